@@ -1,0 +1,85 @@
+/**
+ * The gateway peer: `node dist/src/main.js --config gateway.yaml` in front of two bench
+ * workers (bench/servers/zmq-echo-worker.ts), each its own process, bound on port 0;
+ * the gateway connects out to them. Logging stays at `info`, as production runs it,
+ * and goes to a file.
+ */
+import { writeFileSync } from "node:fs";
+import type { Started } from "../processes.js";
+import { startProcess, waitForLine } from "../processes.js";
+import { ECHO_PATH } from "../payload.js";
+import { distFile } from "../paths.js";
+import { SERVER_CPU } from "../pinning.js";
+import { waitUntilServing } from "../verify.js";
+import type { Peer } from "./peer.js";
+import { startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
+
+/** Number of echo workers behind the gateway, as behind Mongrel2 and nginx. */
+const WORKERS = 2;
+
+function gatewayConfig(workers: readonly string[], window: number): string {
+  return [
+    "http: { host: 127.0.0.1, port: 0 }",
+    "admin: { host: 127.0.0.1, port: 0 }",
+    "log: { level: info }",
+    "services:",
+    "  echo:",
+    "    contentType: application/json",
+    "    workers:",
+    ...workers.map((endpoint) => `      - ${endpoint}`),
+    `    window: ${window}`,
+    "",
+  ].join("\n");
+}
+
+/** The ports from the gateway's `"msg":"gateway listening"` JSON log line. */
+function parseListening(line: string): { httpPort: number; adminPort: number } {
+  const record = JSON.parse(line) as { httpPort?: unknown; adminPort?: unknown };
+  if (typeof record.httpPort !== "number" || typeof record.adminPort !== "number") {
+    throw new Error(`gateway listening line has no numeric httpPort/adminPort: ${line}`);
+  }
+  return { httpPort: record.httpPort, adminPort: record.adminPort };
+}
+
+/** Starts two workers and the gateway with `window` requests in flight per worker (1..4). */
+export async function startGateway(workDir: string, window: number): Promise<Peer> {
+  const started: Started[] = [];
+  return startOrCleanUp(started, async () => {
+    const workers: Started[] = [];
+    for (let i = 1; i <= WORKERS; i++) {
+      const worker = startNodeScript(`zmq-worker-${i}`, "bench/servers/zmq-echo-worker.js", workDir, {
+        WORKER_BIND: "tcp://127.0.0.1:0",
+      });
+      workers.push(worker);
+      started.push(worker);
+    }
+    const endpoints = await Promise.all(
+      workers.map(async (worker) => (await waitForLine(worker, /^ready tcp:\/\//)).slice("ready ".length).trim()),
+    );
+    const configPath = `${workDir}/gateway.yaml`;
+    writeFileSync(configPath, gatewayConfig(endpoints, window));
+    const gateway = startProcess({
+      name: "gateway",
+      command: process.execPath,
+      args: [distFile("src/main.js"), "--config", configPath],
+      cpu: SERVER_CPU,
+      logPath: `${workDir}/gateway.log`,
+    });
+    // Front first in the stop order, so the gateway drains before its workers go.
+    started.unshift(gateway);
+    const { httpPort, adminPort } = parseListening(await waitForLine(gateway, /"msg":"gateway listening"/));
+    const url = `http://127.0.0.1:${httpPort}${ECHO_PATH}`;
+    await waitUntilServing(url);
+    return {
+      id: window === 1 ? "gateway" : `gateway-w${window}`,
+      label: `gateway window ${window}`,
+      url,
+      adminServicesUrl: `http://127.0.0.1:${adminPort}/admin/services`,
+      processes: [
+        { pid: gateway.pid, role: "front", name: "gateway" },
+        ...workers.map((worker) => ({ pid: worker.pid, role: "worker" as const, name: worker.name })),
+      ],
+      stop: () => stopInOrder(started),
+    };
+  });
+}

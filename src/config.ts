@@ -1,0 +1,220 @@
+/**
+ * Configuration: one zod schema for the file and the environment, validated once at
+ * start. Layering is file < environment < CLI flags; defaults live in the schema.
+ * A bad value throws ConfigError naming the field and the value (the CLI exits 2).
+ */
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { ConfigError } from "./errors.js";
+
+/** tcp://host:port or ipc://path; port 0 (bind only) lets the OS choose. */
+export const endpointSchema = z
+  .string()
+  .regex(
+    /^(tcp:\/\/(\*|\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}|ipc:\/\/\S+)$/,
+    "must be tcp://host:port or ipc://path",
+  )
+  .refine((value) => !value.startsWith("tcp://") || Number(value.split(":").pop()) <= 65535, {
+    message: "port must be at most 65535",
+  });
+
+export const workerModeSchema = z.enum(["plain", "meta"]);
+export type WorkerMode = z.infer<typeof workerModeSchema>;
+
+const headerNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be an HTTP header name")
+  .transform((name) => name.toLowerCase());
+
+export const staticWorkerSchema = z.union([
+  endpointSchema.transform((endpoint) => ({ endpoint, meta: undefined as boolean | undefined })),
+  z.strictObject({ endpoint: endpointSchema, meta: z.boolean().optional() }),
+]);
+
+export const serviceNamePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+const serviceSchema = z.strictObject({
+  /** Connect-in: REP workers connect to this endpoint. */
+  bind: endpointSchema.optional(),
+  /** Native front door: a ROUTER for REQ clients. */
+  frontend: endpointSchema.optional(),
+  /** Connect-out: bound REP workers the gateway connects to. */
+  workers: z.array(staticWorkerSchema).default([]),
+  /** Default mode of connect-in workers and of connect-out workers that do not say. */
+  mode: workerModeSchema.default("plain"),
+  timeoutMs: z.number().int().min(1).max(3_600_000).default(30_000),
+  maxTimeoutMs: z.number().int().min(1).max(3_600_000).default(300_000),
+  maxBodyBytes: z.number().int().min(0).max(1024 ** 3).default(1024 * 1024),
+  maxReplyBytes: z.number().int().min(1).max(1024 ** 3).default(16 * 1024 * 1024),
+  contentType: z.string().min(1).default("application/octet-stream"),
+  /** Request headers forwarded in meta besides content-type and accept. */
+  forwardHeaders: z.array(headerNameSchema).default([]),
+  /** /readyz fails while this service has no connected worker. */
+  required: z.boolean().default(false),
+  /** Requests waiting for a free worker; past it: 503 at once. */
+  queueLimit: z.number().int().min(0).max(1_000_000).default(10_000),
+  /** Requests in flight per worker (a REP worker serves one at a time). */
+  window: z.number().int().min(1).max(4).default(1),
+});
+
+const listenerSchema = (defaults: { host: string; port: number }) =>
+  z
+    .strictObject({
+      host: z.string().min(1).default(defaults.host),
+      port: z.number().int().min(0).max(65535).default(defaults.port),
+    })
+    .default(defaults);
+
+export const configSchema = z
+  .strictObject({
+    http: listenerSchema({ host: "0.0.0.0", port: 8080 }),
+    admin: listenerSchema({ host: "127.0.0.1", port: 9090 }),
+    /** How long SIGTERM waits for in-flight requests before answering them 503. */
+    drainTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
+    /** How long a closing ZeroMQ socket may keep unsent messages. */
+    lingerMs: z.number().int().min(0).max(60_000).default(100),
+    zmq: z
+      .strictObject({
+        heartbeatIntervalMs: z.number().int().min(0).max(600_000).default(1_000),
+        heartbeatTimeoutMs: z.number().int().min(0).max(600_000).default(3_000),
+        reconnectIntervalMs: z.number().int().min(1).max(600_000).default(100),
+        reconnectMaxIntervalMs: z.number().int().min(0).max(600_000).default(2_000),
+      })
+      .default({
+        heartbeatIntervalMs: 1_000,
+        heartbeatTimeoutMs: 3_000,
+        reconnectIntervalMs: 100,
+        reconnectMaxIntervalMs: 2_000,
+      }),
+    log: z
+      .strictObject({
+        level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      })
+      .default({ level: "info" }),
+    services: z
+      .record(z.string().regex(serviceNamePattern, "service names are [a-z0-9._-]"), serviceSchema)
+      .default({}),
+  })
+  .superRefine((config, context) => {
+    for (const [name, service] of Object.entries(config.services)) {
+      if (service.timeoutMs > service.maxTimeoutMs) {
+        context.addIssue({
+          code: "custom",
+          path: ["services", name, "timeoutMs"],
+          message: `must not exceed maxTimeoutMs (${service.maxTimeoutMs})`,
+          input: service.timeoutMs,
+        });
+      }
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type ServiceConfig = Config["services"][string];
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Where each value came from, for error messages. */
+type Sources = { file?: string };
+
+function describe(path: PropertyKey[], input: unknown): string {
+  let value: unknown = input;
+  for (const key of path) {
+    value = value !== null && typeof value === "object" ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  }
+  return value === undefined ? "missing" : JSON.stringify(value);
+}
+
+/** Validates a raw config object (file and env already merged); throws ConfigError. */
+export function parseConfig(raw: unknown, sources: Sources = {}): Config {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return Object.freeze(result.data);
+  const issue = result.error.issues[0];
+  if (!issue) throw new ConfigError("invalid configuration");
+  const field = issue.path.map(String).join(".") || "(root)";
+  const where = sources.file ? ` in ${sources.file}` : "";
+  const extra =
+    issue.code === "unrecognized_keys" ? ` (unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")})` : "";
+  throw new ConfigError(
+    `invalid config${where}: ${field}: ${issue.message}${extra} (got ${describe(issue.path, raw)})`,
+  );
+}
+
+/** Reads a YAML or JSON config file (JSON is YAML); throws ConfigError. */
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${file} is not valid YAML or JSON: ${(error as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${file}: the top level must be a mapping`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function envInteger(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const value = env[name];
+  if (value === undefined || value === "") return undefined;
+  if (!/^\d+$/.test(value)) throw new ConfigError(`invalid environment: ${name}: must be a whole number (got "${value}")`);
+  return Number(value);
+}
+
+/**
+ * `ZMQ_GATEWAY_SERVICES=echo=tcp://127.0.0.1:5555,tcp://127.0.0.1:5556;files=tcp://...`:
+ * each service with its connect-out workers. A service named here and in the file gets
+ * these workers added.
+ */
+export function parseServicesEnv(value: string): Record<string, { workers: string[] }> {
+  const services: Record<string, { workers: string[] }> = {};
+  for (const part of value.split(";").map((s) => s.trim()).filter(Boolean)) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) {
+      throw new ConfigError(`invalid environment: ZMQ_GATEWAY_SERVICES: expected name=endpoint[,endpoint] (got "${part}")`);
+    }
+    const name = part.slice(0, eq).trim();
+    const workers = part.slice(eq + 1).split(",").map((s) => s.trim()).filter(Boolean);
+    services[name] = { workers: [...(services[name]?.workers ?? []), ...workers] };
+  }
+  return services;
+}
+
+/** Merges environment overrides into the file's raw object. */
+export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...raw };
+  const section = (key: string) => ({ ...((merged[key] as Record<string, unknown> | undefined) ?? {}) });
+  const httpPort = envInteger(env, "ZMQ_GATEWAY_PORT");
+  if (httpPort !== undefined || env.ZMQ_GATEWAY_HOST) {
+    merged.http = { ...section("http"), ...(httpPort !== undefined && { port: httpPort }), ...(env.ZMQ_GATEWAY_HOST && { host: env.ZMQ_GATEWAY_HOST }) };
+  }
+  const adminPort = envInteger(env, "ZMQ_GATEWAY_ADMIN_PORT");
+  if (adminPort !== undefined || env.ZMQ_GATEWAY_ADMIN_HOST) {
+    merged.admin = { ...section("admin"), ...(adminPort !== undefined && { port: adminPort }), ...(env.ZMQ_GATEWAY_ADMIN_HOST && { host: env.ZMQ_GATEWAY_ADMIN_HOST }) };
+  }
+  if (env.ZMQ_GATEWAY_LOG_LEVEL) merged.log = { ...section("log"), level: env.ZMQ_GATEWAY_LOG_LEVEL };
+  if (env.ZMQ_GATEWAY_SERVICES) {
+    const services = section("services") as Record<string, Record<string, unknown>>;
+    for (const [name, extra] of Object.entries(parseServicesEnv(env.ZMQ_GATEWAY_SERVICES))) {
+      const existing = services[name] ?? {};
+      const workers = Array.isArray(existing.workers) ? (existing.workers as unknown[]) : [];
+      services[name] = { ...existing, workers: [...workers, ...extra.workers] };
+    }
+    merged.services = services;
+  }
+  return merged;
+}
+
+/** File (optional) + environment -> validated, frozen Config. Throws ConfigError. */
+export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): Config {
+  const env = options.env ?? {};
+  const file = options.file ?? (env.ZMQ_GATEWAY_CONFIG || undefined);
+  const raw = file ? readConfigFile(file) : {};
+  return parseConfig(applyEnv(raw, env), { file });
+}

@@ -1,0 +1,118 @@
+/**
+ * The composition of one gateway: services with their pools, the ROUTER front doors,
+ * the public and admin HTTP listeners; start() and a draining stop().
+ */
+import type { Config } from "./config.js";
+import { RouterFrontend } from "./frontends/router-frontend.js";
+import { createAdminApp, type AdminDirectory } from "./http/admin-app.js";
+import { listen, type Listener } from "./http/listen.js";
+import { createPublicApp } from "./http/public-app.js";
+import { CorrelationIds } from "./protocol/frames.js";
+import { Service } from "./services/service.js";
+import type { Logger } from "./telemetry/logger.js";
+
+export interface GatewayAddresses {
+  httpPort: number;
+  adminPort: number;
+  /** Bound connect-in endpoints by service (port 0 resolved). */
+  binds: Record<string, string>;
+  /** Bound native front doors by service (port 0 resolved). */
+  frontends: Record<string, string>;
+}
+
+export interface Gateway {
+  readonly services: ReadonlyMap<string, Service>;
+  readonly draining: boolean;
+  start(): Promise<GatewayAddresses>;
+  /** Drains: refuses new work, answers what is under way (by `drainTimeoutMs`), closes everything. */
+  stop(): Promise<void>;
+}
+
+export function createGateway(config: Config, logger: Logger): Gateway {
+  const ids = new CorrelationIds();
+  const linkOptions = {
+    lingerMs: config.lingerMs,
+    heartbeatIntervalMs: config.zmq.heartbeatIntervalMs,
+    heartbeatTimeoutMs: config.zmq.heartbeatTimeoutMs,
+    reconnectIntervalMs: config.zmq.reconnectIntervalMs,
+    reconnectMaxIntervalMs: config.zmq.reconnectMaxIntervalMs,
+  };
+  const services = new Map<string, Service>();
+  for (const [name, serviceConfig] of Object.entries(config.services)) {
+    const maxMessageBytes = serviceConfig.maxReplyBytes + 64 * 1024;
+    services.set(name, new Service(name, serviceConfig, ids, { ...linkOptions, maxMessageBytes }));
+  }
+  const frontends = new Map<string, RouterFrontend>();
+  const listeners: Listener[] = [];
+  let draining = false;
+  let stopping: Promise<void> | undefined;
+
+  const directory: AdminDirectory = {
+    service: (name) => services.get(name),
+    services: () => services.values(),
+    get draining() {
+      return draining;
+    },
+    frontendEndpoint: (name) => frontends.get(name)?.endpoint,
+  };
+
+  const closeSockets = () => {
+    for (const frontend of frontends.values()) frontend.close();
+    for (const service of services.values()) service.pool.close();
+  };
+
+  async function start(): Promise<GatewayAddresses> {
+    const binds: Record<string, string> = {};
+    const frontendEndpoints: Record<string, string> = {};
+    try {
+      for (const service of services.values()) {
+        await service.start();
+        const bound = service.pool.snapshot().find((worker) => worker.joined === "connect-in");
+        if (bound) binds[service.name] = bound.endpoint;
+        if (service.config.frontend) {
+          const frontend = new RouterFrontend(service, service.config.frontend, logger, config.lingerMs);
+          frontends.set(service.name, frontend);
+          await frontend.start();
+          frontendEndpoints[service.name] = frontend.endpoint;
+        }
+      }
+      listeners.push(await listen(createPublicApp(directory, logger), config.http.host, config.http.port));
+      listeners.push(await listen(createAdminApp(directory, logger), config.admin.host, config.admin.port));
+    } catch (error) {
+      closeSockets();
+      await Promise.all(listeners.map((listener) => listener.close(0)));
+      throw error;
+    }
+    const [http, admin] = listeners;
+    const addresses = { httpPort: http?.port ?? 0, adminPort: admin?.port ?? 0, binds, frontends: frontendEndpoints };
+    logger.info({ event: "listening", ...addresses, services: [...services.keys()] }, "gateway listening");
+    return addresses;
+  }
+
+  async function drain(): Promise<void> {
+    draining = true;
+    logger.info({ event: "draining", drainTimeoutMs: config.drainTimeoutMs }, "draining");
+    for (const service of services.values()) service.pool.stopAccepting();
+    const closing = listeners.map((listener) => listener.close(config.drainTimeoutMs + 1_000));
+    let timer: NodeJS.Timeout | undefined;
+    const idle = Promise.all([...services.values()].map((service) => service.pool.whenIdle()));
+    const deadline = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), config.drainTimeoutMs);
+    });
+    const outcome = await Promise.race([idle.then(() => "idle" as const), deadline]);
+    clearTimeout(timer);
+    if (outcome === "timeout") logger.warn({ event: "drain-timeout" }, "drain timeout: answering what is left with 503");
+    closeSockets();
+    await Promise.all(closing);
+    logger.info({ event: "stopped" }, "gateway stopped");
+  }
+
+  return {
+    services,
+    get draining() {
+      return draining;
+    },
+    start,
+    stop: () => (stopping ??= drain()),
+  };
+}

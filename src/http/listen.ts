@@ -1,0 +1,44 @@
+/**
+ * Starts a hono app on a node:http server and stops it gracefully. Port 0 lets the OS
+ * choose; the bound port is returned.
+ */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createAdaptorServer } from "@hono/node-server";
+
+export interface Listener {
+  server: Server;
+  port: number;
+  /** Stops accepting, lets open responses finish for up to `graceMs`, then cuts what is left. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** Anything with a WHATWG fetch handler, such as a hono app. */
+export interface FetchApp {
+  fetch: (request: Request, ...rest: never[]) => Response | Promise<Response>;
+}
+
+export async function listen(app: FetchApp, host: string, port: number): Promise<Listener> {
+  const server = createAdaptorServer({ fetch: app.fetch as never }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port: bound,
+    close: (graceMs) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * Turns any thrown value into an RFC 9457 response. GatewayErrors keep their code;
+ * anything else is logged and becomes a plain 500 with no internals.
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { GatewayError, isGatewayError } from "../errors.js";
+import type { Logger } from "../telemetry/logger.js";
+import { PROBLEM_CONTENT_TYPE, problemFor } from "./problem.js";
+
+export function problemResponse(c: Context, error: GatewayError, extraHeaders: Record<string, string> = {}): Response {
+  const requestId = c.get("requestId") as string | undefined;
+  const problem = problemFor(error, { instance: c.req.path, ...(requestId && { requestId }) });
+  const headers: Record<string, string> = { "content-type": PROBLEM_CONTENT_TYPE, ...extraHeaders };
+  if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(error.retryAfterSeconds);
+  return c.body(JSON.stringify(problem), problem.status as 400, headers);
+}
+
+export function errorHandler(logger: Logger) {
+  return function onError(error: unknown, c: Context): Response {
+    if (isGatewayError(error)) return problemResponse(c, error);
+    if (error instanceof HTTPException && error.status < 500) {
+      return problemResponse(c, new GatewayError("BAD_REQUEST", error.message || "bad request"));
+    }
+    logger.error({ err: error, requestId: c.get("requestId") as string | undefined }, "unhandled error");
+    return problemResponse(c, new GatewayError("INTERNAL"));
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The public HTTP front door: `ANY /v1/{service}[/{path...}]` calls a service;
+ * `/healthz` and `/readyz` report liveness and readiness. HTTP in, ServiceCall out:
+ * this file never touches a socket.
+ */
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import { GatewayError } from "../errors.js";
+import type { Service, ServiceCall } from "../services/service.js";
+import type { Logger } from "../telemetry/logger.js";
+import { accessLog } from "./access-log.js";
+import { errorHandler, problemResponse } from "./problem-response.js";
+import { parseTimeoutHeader, TIMEOUT_HEADER } from "./timeout-header.js";
+
+/** What the HTTP layer needs from the gateway. */
+export interface ServiceDirectory {
+  service(name: string): Service | undefined;
+  services(): Iterable<Service>;
+  readonly draining: boolean;
+}
+
+type Env = { Variables: { requestId: string } };
+
+const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
+const ALWAYS_FORWARDED = ["content-type", "accept"];
+
+function forwardedHeaders(c: Context, service: Service): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of [...ALWAYS_FORWARDED, ...service.config.forwardHeaders]) {
+    const value = c.req.header(name);
+    if (value !== undefined) headers[name] = value;
+  }
+  return headers;
+}
+
+function pathBelowService(path: string, name: string): string {
+  const rest = path.slice(`/v1/${name}`.length);
+  return rest.startsWith("/") ? rest : `/${rest}`;
+}
+
+export function createPublicApp(directory: ServiceDirectory, logger: Logger): Hono<Env> {
+  const app = new Hono<Env>();
+  const limits = new Map<string, ReturnType<typeof bodyLimit>>();
+
+  app.use(requestId());
+  app.use(accessLog(logger));
+  app.use(async function closeWhileDraining(c, next) {
+    await next();
+    if (directory.draining) c.res.headers.set("connection", "close");
+  });
+  app.onError(errorHandler(logger));
+  app.notFound((c) => problemResponse(c, new GatewayError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", (c) => {
+    const missing = [...directory.services()]
+      .filter((service) => service.config.required && service.pool.connectedWorkers === 0)
+      .map((service) => service.name);
+    if (directory.draining) return c.json({ status: "draining", reason: "the gateway is shutting down" }, 503);
+    if (missing.length > 0) {
+      return c.json({ status: "not ready", reason: `no connected worker for required service(s): ${missing.join(", ")}`, services: missing }, 503);
+    }
+    return c.json({ status: "ready" });
+  });
+
+  const callService = async (c: Context<Env>): Promise<Response> => {
+    const name = c.req.param("service") ?? "";
+    const service = directory.service(name);
+    if (!service) throw new GatewayError("UNKNOWN_SERVICE", `no service named "${name}"`);
+    if (directory.draining) return problemResponse(c, new GatewayError("DRAINING"), { connection: "close" });
+
+    // Body limit first: nothing reaches a worker until the whole body is read and within limits.
+    let limit = limits.get(name);
+    if (!limit) {
+      const maxBytes = service.config.maxBodyBytes;
+      limit = bodyLimit({
+        maxSize: maxBytes,
+        onError: () => {
+          throw new GatewayError("BODY_TOO_LARGE", `the request body exceeds ${maxBytes} bytes`);
+        },
+      });
+      limits.set(name, limit);
+    }
+    let response: Response | undefined;
+    await limit(c, async () => {
+      response = await forward(c, service);
+    });
+    return response ?? problemResponse(c, new GatewayError("INTERNAL"));
+  };
+
+  const forward = async (c: Context<Env>, service: Service): Promise<Response> => {
+    const method = c.req.method;
+    const requested = parseTimeoutHeader(c.req.header(TIMEOUT_HEADER));
+    const body = method === "GET" || method === "HEAD" ? Buffer.alloc(0) : Buffer.from(await c.req.arrayBuffer());
+    const url = c.req.url;
+    const queryStart = url.indexOf("?");
+    const call: ServiceCall = {
+      body,
+      method,
+      path: pathBelowService(c.req.path, service.name),
+      query: queryStart >= 0 ? url.slice(queryStart + 1) : "",
+      headers: forwardedHeaders(c, service),
+      requestId: c.get("requestId"),
+      timeoutMs: service.effectiveTimeoutMs(requested),
+      idempotent: IDEMPOTENT_METHODS.has(method) || c.req.header("idempotency-key") !== undefined,
+      signal: c.req.raw.signal,
+      traceparent: undefined,
+      tracestate: undefined,
+    };
+    const reply = await service.call(call);
+    const headers: Record<string, string | string[]> = { "content-type": service.config.contentType, ...reply.headers };
+    const response = c.body(reply.body as Uint8Array<ArrayBuffer>, reply.status as 200);
+    for (const [key, value] of Object.entries(headers)) {
+      if (Array.isArray(value)) for (const item of value) response.headers.append(key, item);
+      else response.headers.set(key, value);
+    }
+    return response;
+  };
+
+  app.all("/v1/:service", callService);
+  app.all("/v1/:service/*", callService);
+  return app;
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+/**
+ * The composition root and the only file that touches `process`: CLI and environment
+ * -> config -> logger -> gateway.start(); SIGTERM/SIGINT -> drain -> exit 0.
+ * Exit codes: 0 after a clean stop, 1 on a runtime failure, 2 on bad config or usage.
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { loadConfig, type Config } from "./config.js";
+import { ConfigError } from "./errors.js";
+import { createGateway } from "./gateway.js";
+import { createLogger } from "./telemetry/logger.js";
+
+const usage = `Usage: zmq-gateway [options]
+
+An HTTP-to-ZeroMQ gateway: HTTP calls to /v1/{service} go to pools of ZeroMQ REP workers.
+
+Options:
+  -c, --config FILE     YAML or JSON config file (env: ZMQ_GATEWAY_CONFIG)
+  -p, --port N          public HTTP port (env: ZMQ_GATEWAY_PORT; default 8080)
+      --admin-port N    admin API port (env: ZMQ_GATEWAY_ADMIN_PORT; default 9090)
+      --log-level L     fatal|error|warn|info|debug|trace|silent (env: ZMQ_GATEWAY_LOG_LEVEL)
+  -h, --help            show this help
+  -v, --version         show the version
+
+Environment:
+  ZMQ_GATEWAY_SERVICES  services and their workers on one line, e.g.
+                        echo=tcp://127.0.0.1:5555,tcp://127.0.0.1:5556;files=tcp://127.0.0.1:5557
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`zmq-gateway: ${message}\n`);
+  process.exit(code);
+}
+
+function readConfig(): Config {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        config: { type: "string", short: "c" },
+        port: { type: "string", short: "p" },
+        "admin-port": { type: "string" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    fail(`${(error as Error).message}\n\n${usage}`, 2);
+  }
+  if (values.help) {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  if (values.version) {
+    process.stdout.write(`${version()}\n`);
+    process.exit(0);
+  }
+  const env = { ...process.env };
+  if (values.port !== undefined) env.ZMQ_GATEWAY_PORT = values.port;
+  if (values["admin-port"] !== undefined) env.ZMQ_GATEWAY_ADMIN_PORT = values["admin-port"];
+  if (values["log-level"] !== undefined) env.ZMQ_GATEWAY_LOG_LEVEL = values["log-level"];
+  try {
+    return loadConfig({ file: values.config, env });
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message, 2);
+    throw error;
+  }
+}
+
+const config = readConfig();
+const logger = createLogger(config.log.level);
+const gateway = createGateway(config, logger);
+
+const exit = (code: number) => logger.flush(() => process.exit(code));
+
+process.on("uncaughtException", (error) => {
+  logger.fatal({ err: error }, "uncaught exception");
+  exit(1);
+});
+process.on("unhandledRejection", (error) => {
+  logger.fatal({ err: error }, "unhandled rejection");
+  exit(1);
+});
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    logger.info({ event: "signal", signal }, "signal received");
+    gateway.stop().then(
+      () => exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "stop failed");
+        exit(1);
+      },
+    );
+  });
+}
+
+try {
+  await gateway.start();
+} catch (error) {
+  const message = (error as Error).message;
+  logger.fatal({ err: error }, "start failed");
+  logger.flush(() => fail(`cannot start: ${message}`, 1));
+}

@@ -1,0 +1,110 @@
+/**
+ * A named service: its configuration, its worker pool, and the two ways to call it
+ * (an HTTP-shaped call with meta, and raw frames from the native front door). Knows
+ * nothing about HTTP objects or sockets.
+ */
+import type { ServiceConfig } from "../config.js";
+import { GatewayError } from "../errors.js";
+import type { CorrelationIds } from "../protocol/frames.js";
+import { encodeRequestMeta, type RequestMeta } from "../protocol/meta.js";
+import { decodeReply, type DecodedReply } from "../protocol/reply.js";
+import type { LinkOptions } from "./worker-link.js";
+import { WorkerPool, type JobResult } from "./worker-pool.js";
+
+/** What the HTTP layer hands to a service: the request, already read and limited. */
+export interface ServiceCall {
+  body: Buffer;
+  method: string;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  requestId: string;
+  /** Milliseconds the caller will wait, already capped by the service maximum. */
+  timeoutMs: number;
+  idempotent: boolean;
+  signal?: AbortSignal | undefined;
+  traceparent?: string | undefined;
+  tracestate?: string | undefined;
+}
+
+export interface ServiceReply extends DecodedReply {
+  workerId: string;
+  attempts: number;
+}
+
+export class Service {
+  readonly name: string;
+  readonly config: ServiceConfig;
+  readonly pool: WorkerPool;
+  badReplies = 0;
+
+  constructor(name: string, config: ServiceConfig, ids: CorrelationIds, link: LinkOptions, maxAttempts = 2) {
+    this.name = name;
+    this.config = config;
+    this.pool = new WorkerPool(
+      { window: config.window, queueLimit: config.queueLimit, maxAttempts, link },
+      ids,
+    );
+  }
+
+  /** Binds the connect-in endpoint and connects to the configured workers. */
+  async start(): Promise<void> {
+    if (this.config.bind) await this.pool.addWorker("in", this.config.bind, this.config.mode, "connect-in");
+    for (const worker of this.config.workers) {
+      await this.pool.addWorker("out", worker.endpoint, worker.meta === undefined ? this.config.mode : worker.meta ? "meta" : "plain", "config");
+    }
+  }
+
+  /** The deadline (performance.now() clock) for a caller-supplied timeout. */
+  effectiveTimeoutMs(requestedMs: number | undefined): number {
+    if (requestedMs === undefined) return this.config.timeoutMs;
+    return Math.min(requestedMs, this.config.maxTimeoutMs);
+  }
+
+  /** An HTTP-shaped call. Rejects with GatewayError; a bad reply is BAD_REPLY (502). */
+  async call(call: ServiceCall): Promise<ServiceReply> {
+    const deadline = performance.now() + call.timeoutMs;
+    const result: JobResult = await this.pool.submit({
+      deadline,
+      idempotent: call.idempotent,
+      signal: call.signal,
+      encode: (mode, deadlineMs) => {
+        if (mode === "plain") return [call.body];
+        const meta: RequestMeta = {
+          v: 1,
+          kind: "zmq-gateway.request",
+          method: call.method,
+          path: call.path,
+          query: call.query,
+          headers: call.headers,
+          requestId: call.requestId,
+          deadlineMs,
+          ...(call.traceparent && { traceparent: call.traceparent }),
+          ...(call.tracestate && { tracestate: call.tracestate }),
+        };
+        return [call.body, encodeRequestMeta(meta)];
+      },
+    });
+    const size = result.payload.reduce((sum, frame) => sum + frame.length, 0);
+    if (size > this.config.maxReplyBytes) {
+      this.badReplies++;
+      throw new GatewayError("REPLY_TOO_LARGE", `the worker's reply (${size} bytes) exceeds maxReplyBytes (${this.config.maxReplyBytes})`);
+    }
+    const decoded = decodeReply(result.payload, result.mode);
+    if (!decoded.ok) {
+      this.badReplies++;
+      throw new GatewayError("BAD_REPLY", decoded.reason);
+    }
+    return { ...decoded, workerId: result.workerId, attempts: result.attempts };
+  }
+
+  /** Native front door: frames go to a worker unchanged and its reply frames come back unchanged. */
+  async forward(frames: Buffer[], timeoutMs = this.config.timeoutMs): Promise<Buffer[]> {
+    const result = await this.pool.submit({
+      deadline: performance.now() + timeoutMs,
+      idempotent: false,
+      encode: () => frames,
+    });
+    return result.payload;
+  }
+}

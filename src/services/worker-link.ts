@@ -1,0 +1,134 @@
+/**
+ * One ZeroMQ DEALER socket and everything that touches it: the receive loop, the
+ * serialized send queue, and connection tracking from monitor events. The pool decides
+ * what to send; the link only moves frames.
+ *
+ * Two shapes:
+ * - "out": the gateway connects to one bound REP worker (connect-out). `peers` is 0 or 1.
+ * - "in": the gateway binds and any number of REP workers connect (connect-in). ZMTP does
+ *   not let a ROUTER talk to a REP, so this is a DEALER too and libzmq round-robins among
+ *   the peers; `peers` counts completed handshakes.
+ *
+ * Sends never block: `immediate` keeps messages off half-open connections and
+ * `sendTimeout: 0` makes a send with no ready peer fail at once (EAGAIN), which the pool
+ * treats as "not sent" and dispatches again elsewhere.
+ */
+import { Dealer } from "zeromq";
+import { SendQueue } from "./send-queue.js";
+
+export interface LinkOptions {
+  lingerMs: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  reconnectIntervalMs: number;
+  reconnectMaxIntervalMs: number;
+  /** Largest message accepted from a worker, bytes; larger ones drop the connection. */
+  maxMessageBytes: number;
+}
+
+export interface LinkEvents {
+  /** Frames as received: [correlation id, empty, ...payload]. */
+  onMessage(link: WorkerLink, frames: Buffer[]): void;
+  /** `peers` changed (a worker connected, or one was lost). */
+  onPeersChanged(link: WorkerLink, peers: number, previous: number): void;
+  /** A send failed; the message did not leave the gateway. */
+  onSendFailed(link: WorkerLink, frames: Buffer[], error: unknown): void;
+}
+
+export class WorkerLink {
+  readonly kind: "in" | "out";
+  /** The endpoint as configured; for "in" links, the bound endpoint after start(). */
+  endpoint: string;
+  peers = 0;
+  private readonly socket: Dealer;
+  private readonly events: LinkEvents;
+  private readonly sends: SendQueue;
+  private closed = false;
+  private handshakeFailures = 0;
+
+  constructor(kind: "in" | "out", endpoint: string, options: LinkOptions, events: LinkEvents) {
+    this.kind = kind;
+    this.endpoint = endpoint;
+    this.events = events;
+    this.socket = new Dealer({
+      linger: options.lingerMs,
+      immediate: true,
+      sendTimeout: 0,
+      sendHighWaterMark: 10_000,
+      receiveHighWaterMark: 10_000,
+      heartbeatInterval: options.heartbeatIntervalMs,
+      heartbeatTimeout: options.heartbeatTimeoutMs,
+      heartbeatTimeToLive: options.heartbeatTimeoutMs,
+      reconnectInterval: options.reconnectIntervalMs,
+      reconnectMaxInterval: options.reconnectMaxIntervalMs,
+      handshakeInterval: 5_000,
+      maxMessageSize: options.maxMessageBytes,
+    });
+    this.sends = new SendQueue(this.socket, (frames, error) => events.onSendFailed(this, frames, error));
+  }
+
+  /** Binds or connects and starts the loops. Rejects when a bind fails (address in use). */
+  async start(): Promise<void> {
+    void this.watch();
+    if (this.kind === "in") {
+      await this.socket.bind(this.endpoint);
+      this.endpoint = this.socket.lastEndpoint ?? this.endpoint;
+    } else {
+      this.socket.connect(this.endpoint);
+    }
+    void this.receive();
+  }
+
+  /** Queues frames for sending; they leave one at a time. Failures go to `onSendFailed`. */
+  send(frames: Buffer[]): void {
+    this.sends.push(frames);
+  }
+
+  private async receive(): Promise<void> {
+    try {
+      for await (const frames of this.socket) this.events.onMessage(this, frames);
+    } catch (error) {
+      if (!this.closed) throw error;
+    }
+  }
+
+  private setPeers(peers: number): void {
+    const previous = this.peers;
+    this.peers = Math.max(0, peers);
+    if (this.peers !== previous) this.events.onPeersChanged(this, this.peers, previous);
+  }
+
+  private async watch(): Promise<void> {
+    try {
+      for await (const event of this.socket.events) {
+        switch (event.type) {
+          case "handshake":
+            this.setPeers(this.kind === "out" ? 1 : this.peers + 1);
+            break;
+          case "handshake:error:protocol":
+          case "handshake:error:auth":
+          case "handshake:error:other":
+            this.handshakeFailures++;
+            break;
+          case "disconnect":
+            if (this.handshakeFailures > 0) this.handshakeFailures--;
+            else this.setPeers(this.kind === "out" ? 0 : this.peers - 1);
+            break;
+          default:
+            break;
+        }
+      }
+    } catch (error) {
+      if (!this.closed) throw error;
+    }
+  }
+
+  /** Closes the socket; queued sends are reported failed. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sends.close();
+    this.socket.close();
+    this.setPeers(0);
+  }
+}

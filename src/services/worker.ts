@@ -1,0 +1,77 @@
+/**
+ * A worker as the pool sees it: one link (one socket) plus the state and counters that
+ * dispatch needs. A connect-in endpoint is one Worker whose capacity grows with the
+ * number of REP peers connected to it.
+ */
+import type { WorkerMode } from "../config.js";
+import type { WorkerLink } from "./worker-link.js";
+
+export type WorkerJoin = "config" | "admin" | "connect-in";
+export type WorkerState = "idle" | "busy" | "suspect" | "disconnected" | "removing";
+
+export class Worker {
+  readonly id: string;
+  readonly link: WorkerLink;
+  readonly mode: WorkerMode;
+  readonly joined: WorkerJoin;
+  /** Requests each connected peer may hold at once. */
+  readonly window: number;
+  /** Attempts that occupy the worker: answered or not, until their reply or loss. */
+  inFlight = 0;
+  /** Of `inFlight`, those whose request already timed out (the worker is suspect). */
+  late = 0;
+  served = 0;
+  failures = 0;
+  timeouts = 0;
+  /** Set when a send found no ready peer; cleared on the next connection change. */
+  sendBlocked = false;
+  removed = false;
+  /** Epoch milliseconds of the last reply or connection, 0 when never seen. */
+  lastSeenMs = 0;
+
+  constructor(id: string, link: WorkerLink, mode: WorkerMode, joined: WorkerJoin, window: number) {
+    this.id = id;
+    this.link = link;
+    this.mode = mode;
+    this.joined = joined;
+    this.window = window;
+  }
+
+  get connected(): boolean {
+    return this.link.peers > 0;
+  }
+
+  /** How many more attempts this worker may take now. */
+  get free(): number {
+    if (this.removed || this.sendBlocked || this.link.peers === 0) return 0;
+    // A connect-out worker with a timed-out request is suspect: nothing new until it answers.
+    if (this.link.kind === "out" && this.late > 0) return 0;
+    return this.link.peers * this.window - this.inFlight;
+  }
+
+  get state(): WorkerState {
+    if (this.removed) return "removing";
+    if (!this.connected) return "disconnected";
+    if (this.late > 0) return "suspect";
+    return this.inFlight > 0 ? "busy" : "idle";
+  }
+
+  snapshot() {
+    return {
+      id: this.id,
+      endpoint: this.link.endpoint,
+      joined: this.joined,
+      mode: this.mode,
+      state: this.state,
+      connected: this.connected,
+      peers: this.link.peers,
+      inFlight: this.inFlight - this.late,
+      served: this.served,
+      failures: this.failures,
+      timeouts: this.timeouts,
+      lastSeen: this.lastSeenMs ? new Date(this.lastSeenMs).toISOString() : null,
+    };
+  }
+}
+
+export type WorkerSnapshot = ReturnType<Worker["snapshot"]>;
