@@ -22,7 +22,7 @@ export function errorHandler(logger: Logger) {
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, new GatewayError("BAD_REQUEST", error.message || "bad request"));
     }
-    logger.error({ err: error, requestId: c.get("requestId") as string | undefined }, "unhandled error");
+    logger.error({ err: error, requestId: c.get("requestId") }, "unhandled error");
     return problemResponse(c, new GatewayError("INTERNAL"));
   };
 }

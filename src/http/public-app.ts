@@ -3,7 +3,7 @@
  * `/healthz` and `/readyz` report liveness and readiness. HTTP in, ServiceCall out:
  * this file never touches a socket.
  */
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { GatewayError } from "../errors.js";
@@ -41,7 +41,7 @@ function pathBelowService(path: string, name: string): string {
 
 export function createPublicApp(directory: ServiceDirectory, logger: Logger): Hono<Env> {
   const app = new Hono<Env>();
-  const limits = new Map<string, ReturnType<typeof bodyLimit>>();
+  const limits = new Map<string, MiddlewareHandler<Env, string>>();
 
   app.use(requestId());
   app.use(accessLog(logger));
@@ -64,7 +64,7 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger): Ho
     return c.json({ status: "ready" });
   });
 
-  const callService = async (c: Context<Env>): Promise<Response> => {
+  const callService = async (c: Context<Env, string>): Promise<Response> => {
     const name = c.req.param("service") ?? "";
     const service = directory.service(name);
     if (!service) throw new GatewayError("UNKNOWN_SERVICE", `no service named "${name}"`);

@@ -3,7 +3,7 @@
  * and the reply meta a worker may return. Both are small JSON objects.
  */
 import { z } from "zod";
-import { PROTOCOL_VERSION } from "./frames.js";
+import type { PROTOCOL_VERSION } from "./frames.js";
 
 /** Marks a JSON object as request meta, so an echoed meta frame is not taken as reply meta. */
 export const REQUEST_META_KIND = "zmq-gateway.request";

@@ -36,7 +36,7 @@ const forbiddenReplyHeaders = new Set([
 ]);
 
 const tokenPattern = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// eslint-disable-next-line no-control-regex
+ 
 const unsafeValuePattern = /[\r\n\0]/;
 
 export interface DecodeOptions {

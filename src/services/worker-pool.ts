@@ -8,7 +8,8 @@
  */
 import type { WorkerMode } from "../config.js";
 import { GatewayError } from "../errors.js";
-import { CorrelationIds, encodeRequest, splitReply } from "../protocol/frames.js";
+import type { CorrelationIds} from "../protocol/frames.js";
+import { encodeRequest, splitReply } from "../protocol/frames.js";
 import { Worker, type WorkerJoin, type WorkerSnapshot } from "./worker.js";
 import { WorkerLink, type LinkEvents, type LinkOptions } from "./worker-link.js";
 

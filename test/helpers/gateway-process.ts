@@ -51,12 +51,12 @@ export async function spawnGateway(args: string[], env: Record<string, string> =
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
     child.once("exit", (code, signal) => resolve({ code, signal, stderr })),
   );
   const logs: Record<string, unknown>[] = [];
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const ports = await new Promise<{ httpPort: number; adminPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start: ${stderr}`)), 15_000);
     lines.on("line", (line) => {

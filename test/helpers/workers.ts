@@ -59,7 +59,7 @@ export interface WorkerProcess {
 async function spawnReady(command: string, args: string[], env: Record<string, string>): Promise<WorkerProcess> {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? -1)));
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const endpoint = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args.join(" ")} did not become ready`)), 10_000);
     lines.on("line", (line) => {

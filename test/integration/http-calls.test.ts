@@ -172,7 +172,7 @@ describe("HTTP calls to REP workers", () => {
         controller.close();
       },
     });
-    const chunked = await fetch(`${gw.url}/v1/plain`, { method: "POST", body: chunks, duplex: "half" } as RequestInit);
+    const chunked = await fetch(`${gw.url}/v1/plain`, { method: "POST", body: chunks, duplex: "half" });
     assert.equal(chunked.status, 413);
     const atLimit = await fetch(`${gw.url}/v1/plain`, { method: "POST", body: "y".repeat(1024) });
     assert.equal(atLimit.status, 200);
