@@ -9,6 +9,7 @@ import { listen, type Listener } from "./http/listen.js";
 import { createPublicApp } from "./http/public-app.js";
 import { CorrelationIds } from "./protocol/frames.js";
 import { Service } from "./services/service.js";
+import type { PoolObserver } from "./services/worker-pool.js";
 import type { Logger } from "./telemetry/logger.js";
 
 export interface GatewayAddresses {
@@ -28,7 +29,12 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-export function createGateway(config: Config, logger: Logger): Gateway {
+export interface GatewayOptions {
+  /** Sees every attempt to a worker (tracing, metrics). */
+  observer?: PoolObserver;
+}
+
+export function createGateway(config: Config, logger: Logger, options: GatewayOptions = {}): Gateway {
   const ids = new CorrelationIds();
   const linkOptions = {
     lingerMs: config.lingerMs,
@@ -40,7 +46,7 @@ export function createGateway(config: Config, logger: Logger): Gateway {
   const services = new Map<string, Service>();
   for (const [name, serviceConfig] of Object.entries(config.services)) {
     const maxMessageBytes = serviceConfig.maxReplyBytes + 64 * 1024;
-    services.set(name, new Service(name, serviceConfig, ids, { ...linkOptions, maxMessageBytes }));
+    services.set(name, new Service(name, serviceConfig, ids, { ...linkOptions, maxMessageBytes }, options.observer));
   }
   const frontends = new Map<string, RouterFrontend>();
   const listeners: Listener[] = [];

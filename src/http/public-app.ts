@@ -105,8 +105,6 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger): Ho
       timeoutMs: service.effectiveTimeoutMs(requested),
       idempotent: IDEMPOTENT_METHODS.has(method) || c.req.header("idempotency-key") !== undefined,
       signal: c.req.raw.signal,
-      traceparent: undefined,
-      tracestate: undefined,
     };
     const reply = await service.call(call);
     const headers: Record<string, string | string[]> = { "content-type": service.config.contentType, ...reply.headers };

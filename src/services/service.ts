@@ -9,7 +9,7 @@ import type { CorrelationIds } from "../protocol/frames.js";
 import { encodeRequestMeta, type RequestMeta } from "../protocol/meta.js";
 import { decodeReply, type DecodedReply } from "../protocol/reply.js";
 import type { LinkOptions } from "./worker-link.js";
-import { WorkerPool, type JobResult } from "./worker-pool.js";
+import { WorkerPool, type JobResult, type PoolObserver } from "./worker-pool.js";
 
 /** What the HTTP layer hands to a service: the request, already read and limited. */
 export interface ServiceCall {
@@ -23,8 +23,8 @@ export interface ServiceCall {
   timeoutMs: number;
   idempotent: boolean;
   signal?: AbortSignal | undefined;
-  traceparent?: string | undefined;
-  tracestate?: string | undefined;
+  /** Opaque caller context (the trace context of the HTTP request), passed to the pool observer. */
+  context?: unknown;
 }
 
 export interface ServiceReply extends DecodedReply {
@@ -38,11 +38,11 @@ export class Service {
   readonly pool: WorkerPool;
   badReplies = 0;
 
-  constructor(name: string, config: ServiceConfig, ids: CorrelationIds, link: LinkOptions, maxAttempts = 2) {
+  constructor(name: string, config: ServiceConfig, ids: CorrelationIds, link: LinkOptions, observer?: PoolObserver) {
     this.name = name;
     this.config = config;
     this.pool = new WorkerPool(
-      { window: config.window, queueLimit: config.queueLimit, maxAttempts, link },
+      { name, observer, window: config.window, queueLimit: config.queueLimit, maxAttempts: 2, link },
       ids,
     );
   }
@@ -68,7 +68,8 @@ export class Service {
       deadline,
       idempotent: call.idempotent,
       signal: call.signal,
-      encode: (mode, deadlineMs) => {
+      context: call.context,
+      encode: (mode, deadlineMs, trace) => {
         if (mode === "plain") return [call.body];
         const meta: RequestMeta = {
           v: 1,
@@ -79,8 +80,8 @@ export class Service {
           headers: call.headers,
           requestId: call.requestId,
           deadlineMs,
-          ...(call.traceparent && { traceparent: call.traceparent }),
-          ...(call.tracestate && { tracestate: call.tracestate }),
+          ...(trace?.traceparent && { traceparent: trace.traceparent }),
+          ...(trace?.tracestate && { tracestate: trace.tracestate }),
         };
         return [call.body, encodeRequestMeta(meta)];
       },
@@ -99,10 +100,11 @@ export class Service {
   }
 
   /** Native front door: frames go to a worker unchanged and its reply frames come back unchanged. */
-  async forward(frames: Buffer[], timeoutMs = this.config.timeoutMs): Promise<Buffer[]> {
+  async forward(frames: Buffer[], context?: unknown, timeoutMs = this.config.timeoutMs): Promise<Buffer[]> {
     const result = await this.pool.submit({
       deadline: performance.now() + timeoutMs,
       idempotent: false,
+      context,
       encode: () => frames,
     });
     return result.payload;

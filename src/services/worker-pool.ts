@@ -13,9 +13,17 @@ import { encodeRequest, splitReply } from "../protocol/frames.js";
 import { Worker, type WorkerJoin, type WorkerSnapshot } from "./worker.js";
 import { WorkerLink, type LinkEvents, type LinkOptions } from "./worker-link.js";
 
+/** W3C trace context of one attempt, for meta workers. */
+export interface TraceFields {
+  traceparent?: string | undefined;
+  tracestate?: string | undefined;
+}
+
 export interface Job {
   /** Payload frames for a worker of this mode; `deadlineMs` is the time left. */
-  encode(mode: WorkerMode, deadlineMs: number): Buffer[];
+  encode(mode: WorkerMode, deadlineMs: number, trace: TraceFields | undefined): Buffer[];
+  /** Opaque to the pool; handed to the observer (e.g. the caller's trace context). */
+  context?: unknown;
   /** Absolute deadline on the `performance.now()` clock, ms. */
   deadline: number;
   /** Safe to send to a second worker when the first is lost. */
@@ -30,7 +38,32 @@ export interface JobResult {
   attempts: number;
 }
 
+export type AttemptOutcome = "replied" | "timeout" | "lost" | "cancelled" | "drained" | "send-failed";
+
+export interface AttemptInfo {
+  service: string;
+  workerId: string;
+  endpoint: string;
+  /** 1 for the first attempt, 2 for the first retry... */
+  attempt: number;
+  /** Milliseconds the job waited in the queue before this attempt. */
+  queuedMs: number;
+  context: unknown;
+}
+
+export interface AttemptHandle extends TraceFields {
+  end(outcome: AttemptOutcome): void;
+}
+
+/** Sees every attempt (tracing, metrics); it must not throw. */
+export interface PoolObserver {
+  attemptStarted(info: AttemptInfo): AttemptHandle | undefined;
+}
+
 export interface PoolOptions {
+  /** The service name, for observers and logs. */
+  name: string;
+  observer?: PoolObserver | undefined;
   window: number;
   queueLimit: number;
   maxAttempts: number;
@@ -66,6 +99,8 @@ interface Call {
   state: CallState;
   attempts: number;
   timer: NodeJS.Timeout;
+  /** performance.now() when the job was (re)queued. */
+  queuedAt: number;
   attempt: Attempt | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -76,6 +111,7 @@ interface Attempt {
   worker: Worker;
   /** active: the call waits for this reply; late/cancelled: answered already, reply dropped. */
   state: "active" | "late" | "cancelled";
+  handle: AttemptHandle | undefined;
 }
 
 export class WorkerPool {
@@ -200,6 +236,7 @@ export class WorkerPool {
         state: "queued",
         attempts: 0,
         attempt: undefined,
+        queuedAt: performance.now(),
         onAbort: undefined,
         timer: setTimeout(() => this.onDeadline(call), Math.max(0, job.deadline - performance.now())),
       };
@@ -248,15 +285,32 @@ export class WorkerPool {
 
   private send(call: Call, worker: Worker): void {
     const { id, key } = this.ids.next();
-    const attempt: Attempt = { key, call, worker, state: "active" };
+    const now = performance.now();
+    call.attempts++;
+    const handle = this.options.observer?.attemptStarted({
+      service: this.options.name,
+      workerId: worker.id,
+      endpoint: worker.link.endpoint,
+      attempt: call.attempts,
+      queuedMs: now - call.queuedAt,
+      context: call.job.context,
+    });
+    const attempt: Attempt = { key, call, worker, state: "active", handle };
     this.pending.set(key, attempt);
     worker.inFlight++;
     call.state = "sent";
     call.attempt = attempt;
-    call.attempts++;
     this.counters.sent++;
-    const left = Math.max(0, Math.round(call.job.deadline - performance.now()));
-    worker.link.send(encodeRequest(id, call.job.encode(worker.mode, left)));
+    const left = Math.max(0, Math.round(call.job.deadline - now));
+    worker.link.send(encodeRequest(id, call.job.encode(worker.mode, left, handle)));
+  }
+
+  /** Puts a call back at the head of the queue (its attempt did not count or was lost). */
+  private requeue(call: Call): void {
+    call.state = "queued";
+    call.attempt = undefined;
+    call.queuedAt = performance.now();
+    this.queue.unshift(call);
   }
 
   private settle(call: Call): void {
@@ -297,6 +351,7 @@ export class WorkerPool {
     this.release(attempt);
     worker.lastSeenMs = Date.now();
     if (attempt.state === "active") {
+      attempt.handle?.end("replied");
       this.counters.replied++;
       worker.served++;
       this.settle(call);
@@ -318,10 +373,9 @@ export class WorkerPool {
     this.counters.sent--; // it never left the gateway
     worker.sendBlocked = link.peers > 0;
     if (attempt.state === "active") {
+      attempt.handle?.end("send-failed");
       call.attempts--;
-      call.attempt = undefined;
-      call.state = "queued";
-      this.queue.unshift(call);
+      this.requeue(call);
     }
     this.closeIfDone(worker);
     this.pump();
@@ -352,14 +406,13 @@ export class WorkerPool {
       if (worker.link.kind === "in" && attempt.state === "active") continue;
       this.release(attempt);
       if (attempt.state !== "active") continue;
+      attempt.handle?.end("lost");
       this.counters.lost++;
       worker.failures++;
       const { call } = attempt;
       if (call.job.idempotent && call.attempts < this.options.maxAttempts && !this.closed) {
         this.counters.retries++;
-        call.state = "queued";
-        call.attempt = undefined;
-        this.queue.unshift(call);
+        this.requeue(call);
       } else {
         this.fail(call, new GatewayError("WORKER_LOST", "the worker was lost while it held the request; it was not retried"));
       }
@@ -373,6 +426,7 @@ export class WorkerPool {
       this.counters.timedOutQueued++;
     } else if (call.state === "sent" && call.attempt) {
       call.attempt.state = "late";
+      call.attempt.handle?.end("timeout");
       call.attempt.worker.late++;
       call.attempt.worker.timeouts++;
       this.counters.timedOutInFlight++;
@@ -389,6 +443,7 @@ export class WorkerPool {
       this.counters.cancelledQueued++;
     } else if (call.state === "sent" && call.attempt) {
       call.attempt.state = "cancelled";
+      call.attempt.handle?.end("cancelled");
       this.counters.cancelledInFlight++;
     } else {
       return;
@@ -422,6 +477,7 @@ export class WorkerPool {
     for (const attempt of [...this.pending.values()]) {
       this.release(attempt);
       if (attempt.state === "active" && attempt.call.state !== "done") {
+        attempt.handle?.end("drained");
         this.counters.drained++;
         this.fail(attempt.call, new GatewayError("DRAINING"));
       }
