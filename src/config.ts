@@ -56,6 +56,31 @@ const serviceSchema = z.strictObject({
   queueLimit: z.number().int().min(0).max(1_000_000).default(10_000),
   /** Requests in flight per worker (a REP worker serves one at a time). */
   window: z.number().int().min(1).max(4).default(1),
+  /** Whether `Set-Cookie` from meta workers reaches the client. */
+  allowSetCookie: z.boolean().default(false),
+  retry: z
+    .strictObject({
+      /** Attempts per request, the first included; 1 turns retries off. */
+      maxAttempts: z.number().int().min(1).max(5).default(2),
+      /** Retries under way at most this share of active requests (Envoy's retry budget)... */
+      budgetPercent: z.number().min(0).max(100).default(20),
+      /** ...but always at least this many. */
+      minRetryConcurrency: z.number().int().min(0).max(1_000).default(3),
+      /** Retry an idempotent request whose attempt timed out (needs perTryTimeoutMs). */
+      onTimeout: z.boolean().default(false),
+      /** Deadline of one attempt; the request's own deadline still bounds the whole. */
+      perTryTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+    })
+    .default({ maxAttempts: 2, budgetPercent: 20, minRetryConcurrency: 3, onTimeout: false }),
+  /** Outlier detection, as Envoy's: consecutive timeouts eject a worker for a while. */
+  outlier: z
+    .strictObject({
+      consecutiveTimeouts: z.number().int().min(1).max(1_000).default(3),
+      /** First ejection; each further ejection of the same worker lasts this times their count. */
+      baseEjectionMs: z.number().int().min(1).max(3_600_000).default(5_000),
+      maxEjectionMs: z.number().int().min(1).max(3_600_000).default(60_000),
+    })
+    .default({ consecutiveTimeouts: 3, baseEjectionMs: 5_000, maxEjectionMs: 60_000 }),
 });
 
 const listenerSchema = (defaults: { host: string; port: number }) =>

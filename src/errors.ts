@@ -7,6 +7,7 @@ export const errorCodes = {
   UNKNOWN_SERVICE: "no service by that name",
   NO_WORKER: "no worker is connected to the service",
   QUEUE_FULL: "the service's queue is full",
+  UNHEALTHY: "too many of the service's workers are ejected",
   TIMEOUT: "the worker did not answer before the deadline",
   BAD_REPLY: "the worker's reply could not be understood",
   REPLY_TOO_LARGE: "the worker's reply is larger than the service allows",

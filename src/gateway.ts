@@ -46,7 +46,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   const services = new Map<string, Service>();
   for (const [name, serviceConfig] of Object.entries(config.services)) {
     const maxMessageBytes = serviceConfig.maxReplyBytes + 64 * 1024;
-    services.set(name, new Service(name, serviceConfig, ids, { ...linkOptions, maxMessageBytes }, options.observer));
+    services.set(name, new Service(name, serviceConfig, ids, { ...linkOptions, maxMessageBytes }, options.observer, logger));
   }
   const frontends = new Map<string, RouterFrontend>();
   const listeners: Listener[] = [];

@@ -8,6 +8,7 @@ export const problemStatus: Record<ErrorCode, number> = {
   UNKNOWN_SERVICE: 404,
   NO_WORKER: 503,
   QUEUE_FULL: 503,
+  UNHEALTHY: 503,
   TIMEOUT: 504,
   BAD_REPLY: 502,
   REPLY_TOO_LARGE: 502,

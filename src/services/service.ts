@@ -8,6 +8,7 @@ import { GatewayError } from "../errors.js";
 import type { CorrelationIds } from "../protocol/frames.js";
 import { encodeRequestMeta, type RequestMeta } from "../protocol/meta.js";
 import { decodeReply, type DecodedReply } from "../protocol/reply.js";
+import type { Logger } from "../telemetry/logger.js";
 import type { LinkOptions } from "./worker-link.js";
 import { WorkerPool, type JobResult, type PoolObserver } from "./worker-pool.js";
 
@@ -38,12 +39,13 @@ export class Service {
   readonly pool: WorkerPool;
   badReplies = 0;
 
-  constructor(name: string, config: ServiceConfig, ids: CorrelationIds, link: LinkOptions, observer?: PoolObserver) {
+  constructor(name: string, config: ServiceConfig, ids: CorrelationIds, link: LinkOptions, observer?: PoolObserver, logger?: Logger) {
     this.name = name;
     this.config = config;
     this.pool = new WorkerPool(
-      { name, observer, window: config.window, queueLimit: config.queueLimit, maxAttempts: 2, link },
+      { name, observer, window: config.window, queueLimit: config.queueLimit, retry: config.retry, outlier: config.outlier, link },
       ids,
+      logger,
     );
   }
 
@@ -91,7 +93,7 @@ export class Service {
       this.badReplies++;
       throw new GatewayError("REPLY_TOO_LARGE", `the worker's reply (${size} bytes) exceeds maxReplyBytes (${this.config.maxReplyBytes})`);
     }
-    const decoded = decodeReply(result.payload, result.mode);
+    const decoded = decodeReply(result.payload, result.mode, { allowSetCookie: this.config.allowSetCookie });
     if (!decoded.ok) {
       this.badReplies++;
       throw new GatewayError("BAD_REPLY", decoded.reason);

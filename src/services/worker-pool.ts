@@ -1,104 +1,45 @@
 /**
- * Worker-aware dispatch for one service: a bounded queue, at most `window` requests in
- * flight per connected worker, deadlines, cancellation, and retry of idempotent requests
- * whose worker was lost. No socket code here: links move frames, the pool decides.
+ * Worker-aware dispatch for one service. No socket code here: links move frames, the
+ * pool decides who gets what.
+ *
+ * - At most `window` requests in flight per connected worker (1 by default: a REP worker
+ *   serves one at a time); the rest wait in a bounded queue and go to the least-loaded
+ *   worker that has room. No request waits behind a busy worker while another is idle.
+ * - Deadlines: a queued request whose deadline passes is answered TIMEOUT and never sent.
+ *   A worker that misses a deadline is suspect (gets nothing new) until its late reply
+ *   arrives; after `outlier.consecutiveTimeouts` misses it is ejected for a while.
+ * - A lost connect-out worker: its requests are retried on a different worker when safe
+ *   (idempotent, attempts and retry budget left), otherwise failed WORKER_LOST at once.
+ * - Cancellation: an aborted request is never sent if still queued; if sent, its reply is
+ *   dropped.
  *
  * Every submitted job settles exactly once: with the worker's reply payload, or with a
- * GatewayError (NO_WORKER, QUEUE_FULL, TIMEOUT, WORKER_LOST, CANCELLED, DRAINING).
+ * GatewayError (NO_WORKER, UNHEALTHY, QUEUE_FULL, TIMEOUT, WORKER_LOST, CANCELLED, DRAINING).
  */
 import type { WorkerMode } from "../config.js";
 import { GatewayError } from "../errors.js";
-import type { CorrelationIds} from "../protocol/frames.js";
+import type { CorrelationIds } from "../protocol/frames.js";
 import { encodeRequest, splitReply } from "../protocol/frames.js";
+import type { Logger } from "../telemetry/logger.js";
+import { emptyCounters, type AttemptHandle, type Job, type JobResult, type PoolCounters, type PoolOptions } from "./pool-types.js";
+import { RetryBudget } from "./retry-budget.js";
 import { Worker, type WorkerJoin, type WorkerSnapshot } from "./worker.js";
-import { WorkerLink, type LinkEvents, type LinkOptions } from "./worker-link.js";
+import { WorkerLink, type LinkEvents } from "./worker-link.js";
 
-/** W3C trace context of one attempt, for meta workers. */
-export interface TraceFields {
-  traceparent?: string | undefined;
-  tracestate?: string | undefined;
-}
-
-export interface Job {
-  /** Payload frames for a worker of this mode; `deadlineMs` is the time left. */
-  encode(mode: WorkerMode, deadlineMs: number, trace: TraceFields | undefined): Buffer[];
-  /** Opaque to the pool; handed to the observer (e.g. the caller's trace context). */
-  context?: unknown;
-  /** Absolute deadline on the `performance.now()` clock, ms. */
-  deadline: number;
-  /** Safe to send to a second worker when the first is lost. */
-  idempotent: boolean;
-  signal?: AbortSignal | undefined;
-}
-
-export interface JobResult {
-  payload: Buffer[];
-  mode: WorkerMode;
-  workerId: string;
-  attempts: number;
-}
-
-export type AttemptOutcome = "replied" | "timeout" | "lost" | "cancelled" | "drained" | "send-failed";
-
-export interface AttemptInfo {
-  service: string;
-  workerId: string;
-  endpoint: string;
-  /** 1 for the first attempt, 2 for the first retry... */
-  attempt: number;
-  /** Milliseconds the job waited in the queue before this attempt. */
-  queuedMs: number;
-  context: unknown;
-}
-
-export interface AttemptHandle extends TraceFields {
-  end(outcome: AttemptOutcome): void;
-}
-
-/** Sees every attempt (tracing, metrics); it must not throw. */
-export interface PoolObserver {
-  attemptStarted(info: AttemptInfo): AttemptHandle | undefined;
-}
-
-export interface PoolOptions {
-  /** The service name, for observers and logs. */
-  name: string;
-  observer?: PoolObserver | undefined;
-  window: number;
-  queueLimit: number;
-  maxAttempts: number;
-  link: LinkOptions;
-}
-
-/** Monotonic counters; `sent = replied + lost + timedOutInFlight + cancelledInFlight + inFlight`. */
-export interface PoolCounters {
-  submitted: number;
-  rejectedNoWorker: number;
-  rejectedQueueFull: number;
-  sent: number;
-  replied: number;
-  lost: number;
-  retries: number;
-  timedOutQueued: number;
-  timedOutInFlight: number;
-  cancelledQueued: number;
-  cancelledInFlight: number;
-  drained: number;
-  lateReplies: number;
-  unknownReplies: number;
-  sendFailures: number;
-  disconnects: number;
-}
-
-type CallState = "queued" | "sent" | "done";
+export type { AttemptHandle, AttemptInfo, AttemptOutcome, Job, JobResult, PoolCounters, PoolObserver, PoolOptions, TraceFields } from "./pool-types.js";
 
 interface Call {
   job: Job;
   resolve(result: JobResult): void;
   reject(error: GatewayError): void;
-  state: CallState;
+  state: "queued" | "sent" | "done";
   attempts: number;
+  /** Workers already tried: a retry goes elsewhere. */
+  tried: Worker[];
+  /** Counted in the retry budget while true. */
+  retrying: boolean;
   timer: NodeJS.Timeout;
+  tryTimer: NodeJS.Timeout | undefined;
   /** performance.now() when the job was (re)queued. */
   queuedAt: number;
   attempt: Attempt | undefined;
@@ -114,45 +55,41 @@ interface Attempt {
   handle: AttemptHandle | undefined;
 }
 
+/** How many queued calls pump() looks past the head for one a free worker may take. */
+const QUEUE_SCAN_LIMIT = 64;
+
 export class WorkerPool {
-  readonly workers = new Map<string, Worker>();
-  readonly counters: PoolCounters = {
-    submitted: 0,
-    rejectedNoWorker: 0,
-    rejectedQueueFull: 0,
-    sent: 0,
-    replied: 0,
-    lost: 0,
-    retries: 0,
-    timedOutQueued: 0,
-    timedOutInFlight: 0,
-    cancelledQueued: 0,
-    cancelledInFlight: 0,
-    drained: 0,
-    lateReplies: 0,
-    unknownReplies: 0,
-    sendFailures: 0,
-    disconnects: 0,
-  };
+  readonly counters: PoolCounters = emptyCounters();
   private readonly options: PoolOptions;
   private readonly ids: CorrelationIds;
+  private readonly logger: Logger | undefined;
+  private readonly budget: RetryBudget;
+  private readonly workerList: Worker[] = [];
+  private readonly byLink = new Map<WorkerLink, Worker>();
   private readonly queue: Call[] = [];
   private readonly pending = new Map<number, Attempt>();
   private readonly idleWaiters: (() => void)[] = [];
+  private readonly ejectionTimers = new Set<NodeJS.Timeout>();
+  private readonly linkEvents: LinkEvents;
   private unsettled = 0;
   private nextWorkerNumber = 1;
   private cursor = 0;
   private closed = false;
-  private readonly linkEvents: LinkEvents;
 
-  constructor(options: PoolOptions, ids: CorrelationIds) {
+  constructor(options: PoolOptions, ids: CorrelationIds, logger?: Logger) {
     this.options = options;
     this.ids = ids;
+    this.logger = logger;
+    this.budget = new RetryBudget(options.retry.budgetPercent, options.retry.minRetryConcurrency);
     this.linkEvents = {
       onMessage: (link, frames) => this.onMessage(link, frames),
       onPeersChanged: (link, peers, previous) => this.onPeersChanged(link, peers, previous),
       onSendFailed: (link, frames) => this.onSendFailed(link, frames),
     };
+  }
+
+  get workers(): ReadonlyMap<string, Worker> {
+    return new Map(this.workerList.map((worker) => [worker.id, worker]));
   }
 
   /** Requests waiting for a worker. */
@@ -174,7 +111,7 @@ export class WorkerPool {
 
   get connectedWorkers(): number {
     let count = 0;
-    for (const worker of this.workers.values()) if (!worker.removed && worker.connected) count++;
+    for (const worker of this.workerList) if (!worker.removed && worker.connected) count++;
     return count;
   }
 
@@ -186,13 +123,15 @@ export class WorkerPool {
     const id = `w${this.nextWorkerNumber++}`;
     const link = new WorkerLink(kind, endpoint, this.options.link, this.linkEvents);
     const worker = new Worker(id, link, mode, joined, this.options.window);
+    this.byLink.set(link, worker);
     try {
       await link.start();
     } catch (error) {
+      this.byLink.delete(link);
       link.close();
       throw error;
     }
-    this.workers.set(id, worker);
+    this.workerList.push(worker);
     return worker;
   }
 
@@ -201,7 +140,7 @@ export class WorkerPool {
    * its socket closes. Returns false when no such worker.
    */
   removeWorker(id: string): boolean {
-    const worker = this.workers.get(id);
+    const worker = this.workerList.find((candidate) => candidate.id === id);
     if (!worker || worker.removed) return false;
     worker.removed = true;
     this.closeIfDone(worker);
@@ -209,20 +148,28 @@ export class WorkerPool {
   }
 
   snapshot(): WorkerSnapshot[] {
-    return [...this.workers.values()].map((worker) => worker.snapshot());
+    return this.workerList.map((worker) => worker.snapshot());
   }
 
   /** Queues a job for the next free worker. Settles exactly once. */
   submit(job: Job): Promise<JobResult> {
     this.counters.submitted++;
     if (this.closed) return Promise.reject(new GatewayError("DRAINING"));
-    if (this.connectedWorkers === 0) {
+    const connected = this.connectedWorkers;
+    if (connected === 0) {
       this.counters.rejectedNoWorker++;
       return Promise.reject(new GatewayError("NO_WORKER", undefined, { retryAfterSeconds: 1 }));
     }
-    if (this.queue.length >= this.options.queueLimit && !this.hasFreeWorker()) {
-      this.counters.rejectedQueueFull++;
-      return Promise.reject(new GatewayError("QUEUE_FULL", undefined, { retryAfterSeconds: 1 }));
+    if (!this.hasFreeWorker()) {
+      const ejected = this.workerList.filter((worker) => worker.connected && worker.ejected).length;
+      if (ejected * 2 >= connected) {
+        this.counters.rejectedFailFast++;
+        return Promise.reject(new GatewayError("UNHEALTHY", `${ejected} of ${connected} workers are ejected`, { retryAfterSeconds: 1 }));
+      }
+      if (this.queue.length >= this.options.queueLimit) {
+        this.counters.rejectedQueueFull++;
+        return Promise.reject(new GatewayError("QUEUE_FULL", undefined, { retryAfterSeconds: 1 }));
+      }
     }
     if (job.signal?.aborted) {
       this.counters.cancelledQueued++;
@@ -235,9 +182,12 @@ export class WorkerPool {
         reject,
         state: "queued",
         attempts: 0,
+        tried: [],
+        retrying: false,
         attempt: undefined,
         queuedAt: performance.now(),
         onAbort: undefined,
+        tryTimer: undefined,
         timer: setTimeout(() => this.onDeadline(call), Math.max(0, job.deadline - performance.now())),
       };
       if (job.signal) {
@@ -251,18 +201,24 @@ export class WorkerPool {
   }
 
   private hasFreeWorker(): boolean {
-    for (const worker of this.workers.values()) if (worker.free > 0) return true;
+    for (const worker of this.workerList) if (worker.free > 0) return true;
     return false;
   }
 
-  /** The least-loaded worker with room, rotating among equals; undefined when none. */
-  private pick(): Worker | undefined {
-    const workers = [...this.workers.values()];
+  /** A connected worker that `call` has not tried yet exists (busy or not). */
+  private hasOtherWorker(call: Call): boolean {
+    return this.workerList.some((worker) => !worker.removed && worker.connected && !call.tried.includes(worker));
+  }
+
+  /** The least-loaded worker with room and not in `excluded`, rotating among equals. */
+  private pick(excluded: readonly Worker[]): Worker | undefined {
+    const workers = this.workerList;
+    const count = workers.length;
     let best: Worker | undefined;
     let bestLoad = Infinity;
-    for (let i = 0; i < workers.length; i++) {
-      const worker = workers[(this.cursor + i) % workers.length];
-      if (!worker || worker.free <= 0) continue;
+    for (let i = 0; i < count; i++) {
+      const worker = workers[(this.cursor + i) % count];
+      if (!worker || worker.free <= 0 || (excluded.length > 0 && excluded.includes(worker))) continue;
       const load = worker.inFlight / (worker.link.peers * worker.window);
       if (load < bestLoad) {
         best = worker;
@@ -270,23 +226,43 @@ export class WorkerPool {
         if (load === 0) break;
       }
     }
-    this.cursor = (this.cursor + 1) % Math.max(1, workers.length);
+    this.cursor = count === 0 ? 0 : (this.cursor + 1) % count;
     return best;
   }
 
   private pump(): void {
     while (this.queue.length > 0) {
-      const worker = this.pick();
-      if (!worker) return;
-      const call = this.queue.shift();
-      if (call) this.send(call, worker);
+      const head = this.queue[0]!;
+      const worker = this.pick(head.tried);
+      if (worker) {
+        this.queue.shift();
+        this.send(head, worker);
+        continue;
+      }
+      // The head may only be excluded (a retry): let a later call take a free worker.
+      if (head.tried.length === 0 || !this.sendOneBehindHead()) return;
     }
+  }
+
+  private sendOneBehindHead(): boolean {
+    const limit = Math.min(this.queue.length, QUEUE_SCAN_LIMIT);
+    for (let index = 1; index < limit; index++) {
+      const call = this.queue[index]!;
+      const worker = this.pick(call.tried);
+      if (worker) {
+        this.queue.splice(index, 1);
+        this.send(call, worker);
+        return true;
+      }
+    }
+    return false;
   }
 
   private send(call: Call, worker: Worker): void {
     const { id, key } = this.ids.next();
     const now = performance.now();
     call.attempts++;
+    call.tried.push(worker);
     const handle = this.options.observer?.attemptStarted({
       service: this.options.name,
       workerId: worker.id,
@@ -301,12 +277,15 @@ export class WorkerPool {
     call.state = "sent";
     call.attempt = attempt;
     this.counters.sent++;
-    const left = Math.max(0, Math.round(call.job.deadline - now));
-    worker.link.send(encodeRequest(id, call.job.encode(worker.mode, left, handle)));
+    const left = call.job.deadline - now;
+    const perTry = this.options.retry.perTryTimeoutMs;
+    if (perTry !== undefined && perTry < left) call.tryTimer = setTimeout(() => this.onTryTimeout(call, attempt), perTry);
+    worker.link.send(encodeRequest(id, call.job.encode(worker.mode, Math.max(0, Math.round(left)), handle)));
   }
 
-  /** Puts a call back at the head of the queue (its attempt did not count or was lost). */
+  /** Puts a call back at the head of the queue. */
   private requeue(call: Call): void {
+    clearTimeout(call.tryTimer);
     call.state = "queued";
     call.attempt = undefined;
     call.queuedAt = performance.now();
@@ -316,6 +295,8 @@ export class WorkerPool {
   private settle(call: Call): void {
     call.state = "done";
     clearTimeout(call.timer);
+    clearTimeout(call.tryTimer);
+    if (call.retrying) this.budget.active--;
     if (call.onAbort) call.job.signal?.removeEventListener("abort", call.onAbort);
     this.unsettled--;
     if (this.unsettled === 0) for (const wake of this.idleWaiters.splice(0)) wake();
@@ -324,6 +305,27 @@ export class WorkerPool {
   private fail(call: Call, error: GatewayError): void {
     this.settle(call);
     call.reject(error);
+  }
+
+  /**
+   * After an attempt failed (worker lost, or a per-try timeout with retry.onTimeout):
+   * retry on another worker when safe and within budget, else fail with `error`.
+   */
+  private retryOrFail(call: Call, error: GatewayError, reason: string): void {
+    const safe = !this.closed && call.job.idempotent && call.attempts < this.options.retry.maxAttempts && this.hasOtherWorker(call);
+    if (safe && this.budget.allows(this.unsettled)) {
+      this.counters.retries++;
+      if (!call.retrying) {
+        call.retrying = true;
+        this.budget.active++;
+      }
+      this.logger?.info({ event: "retry", service: this.options.name, attempt: call.attempts + 1, reason }, "retrying on another worker");
+      this.requeue(call);
+      return;
+    }
+    if (safe) this.counters.retriesDenied++;
+    this.logger?.info({ event: "attempt-failed", service: this.options.name, attempts: call.attempts, reason, retried: false }, "not retried");
+    this.fail(call, error);
   }
 
   private dequeue(call: Call): void {
@@ -338,6 +340,33 @@ export class WorkerPool {
     if (attempt.state === "late") attempt.worker.late--;
   }
 
+  /** The attempt missed its deadline: the worker is suspect, maybe ejected. */
+  private markLate(attempt: Attempt): void {
+    const { worker } = attempt;
+    attempt.state = "late";
+    attempt.handle?.end("timeout");
+    worker.late++;
+    worker.timeouts++;
+    worker.consecutiveTimeouts++;
+    this.counters.timedOutInFlight++;
+    if (worker.consecutiveTimeouts >= this.options.outlier.consecutiveTimeouts) this.eject(worker);
+  }
+
+  private eject(worker: Worker): void {
+    const { baseEjectionMs, maxEjectionMs } = this.options.outlier;
+    worker.ejections++;
+    worker.consecutiveTimeouts = 0;
+    const durationMs = Math.min(baseEjectionMs * worker.ejections, maxEjectionMs);
+    worker.ejectedUntil = performance.now() + durationMs;
+    this.counters.ejections++;
+    this.logger?.warn({ event: "worker-ejected", service: this.options.name, worker: worker.id, endpoint: worker.link.endpoint, durationMs }, "worker ejected");
+    const timer = setTimeout(() => {
+      this.ejectionTimers.delete(timer);
+      this.pump();
+    }, durationMs + 1);
+    this.ejectionTimers.add(timer);
+  }
+
   private onMessage(link: WorkerLink, frames: Buffer[]): void {
     const reply = splitReply(frames);
     const key = this.ids.keyOf(reply?.id);
@@ -348,15 +377,17 @@ export class WorkerPool {
       return;
     }
     const { worker, call } = attempt;
+    const state = attempt.state;
     this.release(attempt);
     worker.lastSeenMs = Date.now();
-    if (attempt.state === "active") {
+    if (state === "active") {
       attempt.handle?.end("replied");
+      worker.consecutiveTimeouts = 0;
       this.counters.replied++;
       worker.served++;
       this.settle(call);
       call.resolve({ payload: reply.payload, mode: worker.mode, workerId: worker.id, attempts: call.attempts });
-    } else if (attempt.state === "late") {
+    } else if (state === "late") {
       this.counters.lateReplies++;
     }
     this.closeIfDone(worker);
@@ -375,6 +406,7 @@ export class WorkerPool {
     if (attempt.state === "active") {
       attempt.handle?.end("send-failed");
       call.attempts--;
+      call.tried.pop();
       this.requeue(call);
     }
     this.closeIfDone(worker);
@@ -382,13 +414,14 @@ export class WorkerPool {
   }
 
   private onPeersChanged(link: WorkerLink, peers: number, previous: number): void {
-    const worker = [...this.workers.values()].find((candidate) => candidate.link === link);
+    const worker = this.byLink.get(link);
     if (!worker) return;
     worker.sendBlocked = false;
     if (peers > previous) {
       worker.lastSeenMs = Date.now();
     } else {
       this.counters.disconnects += previous - peers;
+      this.logger?.warn({ event: "worker-disconnected", service: this.options.name, worker: worker.id, endpoint: link.endpoint }, "worker disconnected");
       this.onPeerLost(worker);
     }
     this.pump();
@@ -404,20 +437,24 @@ export class WorkerPool {
     for (const attempt of [...this.pending.values()]) {
       if (attempt.worker !== worker) continue;
       if (worker.link.kind === "in" && attempt.state === "active") continue;
+      const state = attempt.state;
       this.release(attempt);
-      if (attempt.state !== "active") continue;
+      if (state !== "active") continue;
       attempt.handle?.end("lost");
       this.counters.lost++;
       worker.failures++;
-      const { call } = attempt;
-      if (call.job.idempotent && call.attempts < this.options.maxAttempts && !this.closed) {
-        this.counters.retries++;
-        this.requeue(call);
-      } else {
-        this.fail(call, new GatewayError("WORKER_LOST", "the worker was lost while it held the request; it was not retried"));
-      }
+      this.counters.failedLost++;
+      this.retryOrFail(attempt.call, new GatewayError("WORKER_LOST", "the worker was lost while it held the request; it was not retried"), "worker lost");
     }
     this.closeIfDone(worker);
+  }
+
+  private onTryTimeout(call: Call, attempt: Attempt): void {
+    if (call.state !== "sent" || call.attempt !== attempt || attempt.state !== "active") return;
+    this.markLate(attempt);
+    if (this.options.retry.onTimeout) this.retryOrFail(call, new GatewayError("TIMEOUT", "the worker did not answer within the per-try timeout"), "per-try timeout");
+    else this.fail(call, new GatewayError("TIMEOUT", "the worker did not answer within the per-try timeout"));
+    this.pump();
   }
 
   private onDeadline(call: Call): void {
@@ -425,11 +462,7 @@ export class WorkerPool {
       this.dequeue(call);
       this.counters.timedOutQueued++;
     } else if (call.state === "sent" && call.attempt) {
-      call.attempt.state = "late";
-      call.attempt.handle?.end("timeout");
-      call.attempt.worker.late++;
-      call.attempt.worker.timeouts++;
-      this.counters.timedOutInFlight++;
+      this.markLate(call.attempt);
     } else {
       return;
     }
@@ -454,7 +487,10 @@ export class WorkerPool {
   private closeIfDone(worker: Worker): void {
     if (!worker.removed || worker.inFlight - worker.late > 0) return;
     for (const attempt of [...this.pending.values()]) if (attempt.worker === worker) this.release(attempt);
-    this.workers.delete(worker.id);
+    const index = this.workerList.indexOf(worker);
+    if (index < 0) return;
+    this.workerList.splice(index, 1);
+    this.byLink.delete(worker.link);
     worker.link.close();
   }
 
@@ -464,29 +500,35 @@ export class WorkerPool {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Stops accepting jobs without failing those under way (drain has begun). */
+  stopAccepting(): void {
+    this.closed = true;
+  }
+
   /**
    * Refuses new jobs, fails everything still unsettled with DRAINING, and closes every
    * socket. Call after `whenIdle()` or a drain deadline.
    */
   close(): void {
     this.closed = true;
+    for (const timer of this.ejectionTimers) clearTimeout(timer);
+    this.ejectionTimers.clear();
     for (const call of this.queue.splice(0)) {
-      this.counters.drained++;
+      this.counters.drainedQueued++;
       this.fail(call, new GatewayError("DRAINING"));
     }
     for (const attempt of [...this.pending.values()]) {
+      const state = attempt.state;
       this.release(attempt);
-      if (attempt.state === "active" && attempt.call.state !== "done") {
+      if (state === "active" && attempt.call.state !== "done") {
         attempt.handle?.end("drained");
-        this.counters.drained++;
+        this.counters.drainedInFlight++;
         this.fail(attempt.call, new GatewayError("DRAINING"));
       }
     }
-    for (const worker of this.workers.values()) worker.link.close();
-  }
-
-  /** Stops accepting jobs without failing those under way (drain has begun). */
-  stopAccepting(): void {
-    this.closed = true;
+    for (const worker of this.workerList.splice(0)) {
+      this.byLink.delete(worker.link);
+      worker.link.close();
+    }
   }
 }

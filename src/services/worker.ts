@@ -7,7 +7,7 @@ import type { WorkerMode } from "../config.js";
 import type { WorkerLink } from "./worker-link.js";
 
 export type WorkerJoin = "config" | "admin" | "connect-in";
-export type WorkerState = "idle" | "busy" | "suspect" | "disconnected" | "removing";
+export type WorkerState = "idle" | "busy" | "suspect" | "ejected" | "disconnected" | "removing";
 
 export class Worker {
   readonly id: string;
@@ -28,6 +28,12 @@ export class Worker {
   removed = false;
   /** Epoch milliseconds of the last reply or connection, 0 when never seen. */
   lastSeenMs = 0;
+  /** Timeouts since the last reply (outlier detection). */
+  consecutiveTimeouts = 0;
+  /** How often this worker was ejected; each ejection lasts longer. */
+  ejections = 0;
+  /** performance.now() until which the worker gets nothing; 0 when not ejected. */
+  ejectedUntil = 0;
 
   constructor(id: string, link: WorkerLink, mode: WorkerMode, joined: WorkerJoin, window: number) {
     this.id = id;
@@ -41,9 +47,13 @@ export class Worker {
     return this.link.peers > 0;
   }
 
+  get ejected(): boolean {
+    return this.ejectedUntil > 0 && performance.now() < this.ejectedUntil;
+  }
+
   /** How many more attempts this worker may take now. */
   get free(): number {
-    if (this.removed || this.sendBlocked || this.link.peers === 0) return 0;
+    if (this.removed || this.sendBlocked || this.link.peers === 0 || this.ejected) return 0;
     // A connect-out worker with a timed-out request is suspect: nothing new until it answers.
     if (this.link.kind === "out" && this.late > 0) return 0;
     return this.link.peers * this.window - this.inFlight;
@@ -52,6 +62,7 @@ export class Worker {
   get state(): WorkerState {
     if (this.removed) return "removing";
     if (!this.connected) return "disconnected";
+    if (this.ejected) return "ejected";
     if (this.late > 0) return "suspect";
     return this.inFlight > 0 ? "busy" : "idle";
   }
@@ -69,6 +80,8 @@ export class Worker {
       served: this.served,
       failures: this.failures,
       timeouts: this.timeouts,
+      ejections: this.ejections,
+      ejectedUntil: this.ejected ? new Date(Date.now() + this.ejectedUntil - performance.now()).toISOString() : null,
       lastSeen: this.lastSeenMs ? new Date(this.lastSeenMs).toISOString() : null,
     };
   }

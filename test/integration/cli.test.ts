@@ -66,7 +66,12 @@ describe("the zmq-gateway command", () => {
       const calls = Array.from({ length: 20 }, (_, i) =>
         fetch(`${gw.url}/v1/echo`, { method: "POST", body: `drain-${i}` }).then(async (r) => ({ status: r.status, body: await r.text() })),
       );
-      await waitUntil(() => worker.received.length >= 2, "requests to be in flight");
+      // Every request has reached the gateway (SIGTERM may refuse connections not yet accepted).
+      await waitUntil(
+        async () => ((await (await fetch(`${gw.adminUrl}/admin/services`)).json()) as { services: { counters: { submitted: number } }[] }).services[0]!.counters.submitted >= 21,
+        "all 20 requests to reach the gateway",
+      );
+      assert.ok(worker.received.length < 21, "some requests are still queued or in flight at SIGTERM");
       gw.child.kill("SIGTERM");
       const results = await Promise.all(calls);
       const { code, signal } = await gw.exited;
