@@ -34,7 +34,8 @@ export function findExecutable(program: string): string | undefined {
 /** Like findExecutable, but throws naming the package to install. */
 export function requireExecutable(program: string): string {
   const found = findExecutable(program);
-  if (!found) throw new Error(`${program} is not installed (apt-get install -y the package that has it)`);
+  if (!found)
+    throw new Error(`${program} is not installed (apt-get install -y the package that has it)`);
   return found;
 }
 
@@ -50,7 +51,9 @@ function aptGet(args: readonly string[]): void {
  * command to run by hand.
  */
 export function ensurePackages(packages: readonly DebianPackage[]): void {
-  const missing = packages.filter((pkg) => pkg.programs.some((program) => !findExecutable(program)));
+  const missing = packages.filter((pkg) =>
+    pkg.programs.some((program) => !findExecutable(program)),
+  );
   if (missing.length === 0) return;
   const names = missing.map((pkg) => pkg.name);
   if (process.getuid?.() !== 0) {

@@ -21,7 +21,8 @@ let ticksPerSecond: number | undefined;
 export function clockTicksPerSecond(): number {
   if (ticksPerSecond === undefined) {
     try {
-      ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+      ticksPerSecond =
+        Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
     } catch {
       ticksPerSecond = 100;
     }
@@ -82,4 +83,18 @@ export function cpuPerRequest(
 
 function round(value: number): number {
   return Math.round(value * 100) / 100;
+}
+
+/**
+ * Busy time (user + nice + system) of one CPU from /proc/stat, in µs. Compared with the
+ * server processes' own CPU on the pinned server CPU, it shows how much of that CPU
+ * went to something else during a load: on a shared machine, a noise flag.
+ */
+export function readCpuBusyMicros(cpu: number): number {
+  const line = readFileSync("/proc/stat", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`cpu${cpu} `));
+  if (!line) return 0;
+  const [, user, nice, system] = line.split(/\s+/).map(Number);
+  return (((user ?? 0) + (nice ?? 0) + (system ?? 0)) * 1_000_000) / clockTicksPerSecond();
 }

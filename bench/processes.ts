@@ -100,6 +100,17 @@ export async function stopProcess(started: Started, graceMs = 5_000): Promise<nu
 }
 
 /**
+ * For Ctrl-C and errors: SIGTERM every tracked process at once (nginx then stops and
+ * reaps its own workers), wait up to `graceMs` for them, then SIGKILL what is left.
+ */
+export async function terminateAll(graceMs = 2_000): Promise<void> {
+  const alive = [...running.values()].filter(isAlive);
+  for (const started of alive) started.child.kill("SIGTERM");
+  await Promise.race([Promise.all(alive.map((started) => started.exited)), sleep(graceMs)]);
+  killAllSync();
+}
+
+/**
  * Synchronous last resort for exit paths (error, Ctrl-C): SIGKILL every process still
  * tracked, by PID, then every adopted PID.
  */
@@ -131,17 +142,25 @@ export function tailOf(path: string, bytes = 2_000): string {
  * Polls a process's log until a line matches `pattern`; fails if the process exits first
  * or `timeoutMs` passes, quoting the end of its log.
  */
-export async function waitForLine(started: Started, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+export async function waitForLine(
+  started: Started,
+  pattern: RegExp,
+  timeoutMs = 15_000,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const text = readFileSync(started.logPath, "utf8");
     const line = text.split("\n").find((candidate) => pattern.test(candidate));
     if (line !== undefined) return line;
     if (!isAlive(started)) {
-      throw new Error(`${started.name} exited before printing ${pattern}:\n${tailOf(started.logPath)}`);
+      throw new Error(
+        `${started.name} exited before printing ${pattern}:\n${tailOf(started.logPath)}`,
+      );
     }
     if (Date.now() > deadline) {
-      throw new Error(`${started.name} did not print ${pattern} within ${timeoutMs} ms:\n${tailOf(started.logPath)}`);
+      throw new Error(
+        `${started.name} did not print ${pattern} within ${timeoutMs} ms:\n${tailOf(started.logPath)}`,
+      );
     }
     await sleep(50);
   }

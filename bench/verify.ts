@@ -9,19 +9,22 @@ import { FIXED_JSON } from "./payload.js";
 async function fetchText(url: string, init: RequestInit): Promise<string> {
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(2_000) });
   const text = await response.text();
-  if (response.status !== 200) throw new Error(`${init.method ?? "GET"} ${url}: ${response.status} ${text.slice(0, 200)}`);
+  if (response.status !== 200)
+    throw new Error(`${init.method ?? "GET"} ${url}: ${response.status} ${text.slice(0, 200)}`);
   return text;
 }
 
 async function checkOnce(url: string): Promise<void> {
   const got = await fetchText(url, { method: "GET" });
-  if (got !== FIXED_JSON) throw new Error(`GET ${url} answered ${JSON.stringify(got.slice(0, 200))}`);
+  if (got !== FIXED_JSON)
+    throw new Error(`GET ${url} answered ${JSON.stringify(got.slice(0, 200))}`);
   const echoed = await fetchText(url, {
     method: "POST",
     body: FIXED_JSON,
     headers: { "content-type": "application/json" },
   });
-  if (echoed !== FIXED_JSON) throw new Error(`POST ${url} answered ${JSON.stringify(echoed.slice(0, 200))}`);
+  if (echoed !== FIXED_JSON)
+    throw new Error(`POST ${url} answered ${JSON.stringify(echoed.slice(0, 200))}`);
 }
 
 /** Retries the GET + POST check until it passes or `timeoutMs` runs out. */
@@ -32,7 +35,9 @@ export async function waitUntilServing(url: string, timeoutMs = 15_000): Promise
       return await checkOnce(url);
     } catch (error) {
       if (Date.now() > deadline) {
-        throw new Error(`${url} did not serve the bench payload within ${timeoutMs} ms`, { cause: error });
+        throw new Error(`${url} did not serve the bench payload within ${timeoutMs} ms`, {
+          cause: error,
+        });
       }
       await sleep(100);
     }

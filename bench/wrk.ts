@@ -61,7 +61,10 @@ export function writeWrkScripts(dir: string): void {
 }
 
 /** Pulls the WRK_JSON line out of wrk's output; throws quoting the output if absent. */
-export function parseWrkOutput(output: string, options: Pick<WrkOptions, "method" | "connections" | "durationSeconds">): WrkResult {
+export function parseWrkOutput(
+  output: string,
+  options: Pick<WrkOptions, "method" | "connections" | "durationSeconds">,
+): WrkResult {
   const line = output.split("\n").find((l) => l.startsWith("WRK_JSON "));
   if (!line) throw new Error(`wrk printed no result:\n${output.slice(-2_000)}`);
   const raw = JSON.parse(line.slice("WRK_JSON ".length)) as {

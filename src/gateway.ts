@@ -10,7 +10,11 @@ import { createPublicApp } from "./http/public-app.js";
 import { CorrelationIds } from "./protocol/frames.js";
 import { Service } from "./services/service.js";
 import type { PoolObserver } from "./services/worker-pool.js";
+import type { Registry } from "prom-client";
 import type { Logger } from "./telemetry/logger.js";
+import { createGatewayMetrics } from "./telemetry/metrics.js";
+import { combineObservers } from "./telemetry/observers.js";
+import { createTracingObserver } from "./telemetry/tracing.js";
 
 export interface GatewayAddresses {
   httpPort: number;
@@ -30,8 +34,10 @@ export interface Gateway {
 }
 
 export interface GatewayOptions {
-  /** Sees every attempt to a worker (tracing, metrics). */
+  /** Sees every attempt to a worker, besides the gateway's own CLIENT spans. */
   observer?: PoolObserver;
+  /** Where the gateway registers its metrics (GET /metrics serves all of it); a new one by default. */
+  registry?: Registry;
 }
 
 export function createGateway(config: Config, logger: Logger, options: GatewayOptions = {}): Gateway {
@@ -44,11 +50,20 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     reconnectMaxIntervalMs: config.zmq.reconnectMaxIntervalMs,
   };
   const services = new Map<string, Service>();
+  const observer = combineObservers(createTracingObserver(), options.observer);
   for (const [name, serviceConfig] of Object.entries(config.services)) {
     const maxMessageBytes = serviceConfig.maxReplyBytes + 64 * 1024;
-    services.set(name, new Service(name, serviceConfig, ids, { ...linkOptions, maxMessageBytes }, options.observer, logger));
+    services.set(name, new Service(name, serviceConfig, ids, { ...linkOptions, maxMessageBytes }, observer, logger));
   }
   const frontends = new Map<string, RouterFrontend>();
+  const metrics = createGatewayMetrics(
+    {
+      service: (name) => services.get(name),
+      services: () => services.values(),
+      frontends: () => [...frontends].map(([service, frontend]) => ({ service, counters: frontend.counters })),
+    },
+    options.registry,
+  );
   const listeners: Listener[] = [];
   let draining = false;
   let stopping: Promise<void> | undefined;
@@ -82,8 +97,8 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
           frontendEndpoints[service.name] = frontend.endpoint;
         }
       }
-      listeners.push(await listen(createPublicApp(directory, logger), config.http.host, config.http.port));
-      listeners.push(await listen(createAdminApp(directory, logger), config.admin.host, config.admin.port));
+      listeners.push(await listen(createPublicApp(directory, logger, metrics), config.http.host, config.http.port));
+      listeners.push(await listen(createAdminApp(directory, logger, metrics), config.admin.host, config.admin.port));
     } catch (error) {
       closeSockets();
       await Promise.all(listeners.map((listener) => listener.close(0)));

@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 /**
  * The composition root and the only file that touches `process`: CLI and environment
- * -> config -> logger -> gateway.start(); SIGTERM/SIGINT -> drain -> exit 0.
+ * -> config -> logger -> tracing SDK (only when OTEL_* asks) -> gateway.start();
+ * SIGTERM/SIGINT -> drain -> flush spans -> exit 0.
  * Exit codes: 0 after a clean stop, 1 on a runtime failure, 2 on bad config or usage.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import { loadConfig, type Config } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { createGateway } from "./gateway.js";
 import { createLogger } from "./telemetry/logger.js";
+import type { Tracing } from "./telemetry/sdk.js";
+import { readTracingSettings, type TracingSettings } from "./telemetry/tracing-settings.js";
 
 const usage = `Usage: zmq-gateway [options]
 
@@ -26,6 +30,8 @@ Options:
 Environment:
   ZMQ_GATEWAY_SERVICES  services and their workers on one line, e.g.
                         echo=tcp://127.0.0.1:5555,tcp://127.0.0.1:5556;files=tcp://127.0.0.1:5557
+  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER...
+                        tracing (OTLP/HTTP) when asked for; see docs/observability.md
 `;
 
 function version(): string {
@@ -76,9 +82,27 @@ function readConfig(): Config {
   }
 }
 
+function readTracing(): TracingSettings {
+  try {
+    return readTracingSettings(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message, 2);
+    throw error;
+  }
+}
+
 const config = readConfig();
+const tracingSettings = readTracing();
 const logger = createLogger(config.log.level);
-const gateway = createGateway(config, logger);
+let tracing: Tracing | undefined;
+if (tracingSettings.enabled) {
+  const { startTracing } = await import("./telemetry/sdk.js");
+  tracing = startTracing({ protocol: tracingSettings.protocol, logger, serviceVersion: version() });
+}
+logger.info({ event: "tracing", ...tracingSettings }, tracingSettings.enabled ? "tracing on" : "tracing off");
+const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+const gateway = createGateway(config, logger, { registry });
 
 const exit = (code: number) => logger.flush(() => process.exit(code));
 
@@ -93,13 +117,16 @@ process.on("unhandledRejection", (error) => {
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.on(signal, () => {
     logger.info({ event: "signal", signal }, "signal received");
-    gateway.stop().then(
-      () => exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, "stop failed");
-        exit(1);
-      },
-    );
+    gateway
+      .stop()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, "stop failed");
+          exit(1);
+        },
+      );
   });
 }
 

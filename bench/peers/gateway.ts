@@ -41,33 +41,49 @@ function parseListening(line: string): { httpPort: number; adminPort: number } {
   return { httpPort: record.httpPort, adminPort: record.adminPort };
 }
 
-/** Starts two workers and the gateway with `window` requests in flight per worker (1..4). */
-export async function startGateway(workDir: string, window: number): Promise<Peer> {
+/**
+ * Starts two workers and the gateway with `window` requests in flight per worker (1..4).
+ * `main` is the gateway's entry script, dist/src/main.js unless another build is named.
+ */
+export async function startGateway(
+  workDir: string,
+  window: number,
+  main = distFile("src/main.js"),
+): Promise<Peer> {
   const started: Started[] = [];
   return startOrCleanUp(started, async () => {
     const workers: Started[] = [];
     for (let i = 1; i <= WORKERS; i++) {
-      const worker = startNodeScript(`zmq-worker-${i}`, "bench/servers/zmq-echo-worker.js", workDir, {
-        WORKER_BIND: "tcp://127.0.0.1:0",
-      });
+      const worker = startNodeScript(
+        `zmq-worker-${i}`,
+        "bench/servers/zmq-echo-worker.js",
+        workDir,
+        {
+          WORKER_BIND: "tcp://127.0.0.1:0",
+        },
+      );
       workers.push(worker);
       started.push(worker);
     }
     const endpoints = await Promise.all(
-      workers.map(async (worker) => (await waitForLine(worker, /^ready tcp:\/\//)).slice("ready ".length).trim()),
+      workers.map(async (worker) =>
+        (await waitForLine(worker, /^ready tcp:\/\//)).slice("ready ".length).trim(),
+      ),
     );
     const configPath = `${workDir}/gateway.yaml`;
     writeFileSync(configPath, gatewayConfig(endpoints, window));
     const gateway = startProcess({
       name: "gateway",
       command: process.execPath,
-      args: [distFile("src/main.js"), "--config", configPath],
+      args: [main, "--config", configPath],
       cpu: SERVER_CPU,
       logPath: `${workDir}/gateway.log`,
     });
     // Front first in the stop order, so the gateway drains before its workers go.
     started.unshift(gateway);
-    const { httpPort, adminPort } = parseListening(await waitForLine(gateway, /"msg":"gateway listening"/));
+    const { httpPort, adminPort } = parseListening(
+      await waitForLine(gateway, /"msg":"gateway listening"/),
+    );
     const url = `http://127.0.0.1:${httpPort}${ECHO_PATH}`;
     await waitUntilServing(url);
     return {
@@ -77,7 +93,11 @@ export async function startGateway(workDir: string, window: number): Promise<Pee
       adminServicesUrl: `http://127.0.0.1:${adminPort}/admin/services`,
       processes: [
         { pid: gateway.pid, role: "front", name: "gateway" },
-        ...workers.map((worker) => ({ pid: worker.pid, role: "worker" as const, name: worker.name })),
+        ...workers.map((worker) => ({
+          pid: worker.pid,
+          role: "worker" as const,
+          name: worker.name,
+        })),
       ],
       stop: () => stopInOrder(started),
     };

@@ -25,7 +25,12 @@ export interface Peer {
 }
 
 /** Starts `dist/<script>` under this Node, pinned to the server CPU, logging to `workDir`. */
-export function startNodeScript(name: string, script: string, workDir: string, env: NodeJS.ProcessEnv = {}): Started {
+export function startNodeScript(
+  name: string,
+  script: string,
+  workDir: string,
+  env: NodeJS.ProcessEnv = {},
+): Started {
   return startProcess({
     name,
     command: process.execPath,
@@ -37,7 +42,9 @@ export function startNodeScript(name: string, script: string, workDir: string, e
 }
 
 /** Stops processes in order, one at a time; keyed `name:pid`. */
-export async function stopInOrder(started: readonly Started[]): Promise<Record<string, number | string>> {
+export async function stopInOrder(
+  started: readonly Started[],
+): Promise<Record<string, number | string>> {
   const ended: Record<string, number | string> = {};
   for (const child of started) ended[`${child.name}:${child.pid}`] = await stopProcess(child);
   return ended;

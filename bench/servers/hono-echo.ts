@@ -15,7 +15,10 @@ const app = new Hono();
 app.get(ECHO_PATH, (c) => c.body(FIXED_JSON, 200, headers));
 app.post(ECHO_PATH, async (c) => c.body(await c.req.arrayBuffer(), 200, headers));
 
-const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: Number(process.env.PORT ?? 0) }, (info) => {
-  console.log(`listening ${info.port}`);
-});
+const server = serve(
+  { fetch: app.fetch, hostname: "127.0.0.1", port: Number(process.env.PORT ?? 0) },
+  (info) => {
+    console.log(`listening ${info.port}`);
+  },
+);
 process.once("SIGTERM", () => server.close());

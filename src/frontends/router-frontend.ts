@@ -10,9 +10,11 @@
  * single frame holding an RFC 9457 problem JSON document, so a REQ socket is never left
  * waiting forever.
  */
+import { context } from "@opentelemetry/api";
 import { Router } from "zeromq";
 import { GatewayError, isGatewayError } from "../errors.js";
 import type { Logger } from "../telemetry/logger.js";
+import { startFrontDoorSpan } from "../telemetry/tracing.js";
 import type { Service } from "../services/service.js";
 import { SendQueue } from "../services/send-queue.js";
 import { problemFor } from "../http/problem.js";
@@ -71,26 +73,32 @@ export class RouterFrontend {
 
   private async handle(envelope: Buffer[], body: Buffer[]): Promise<void> {
     const started = performance.now();
+    const span = startFrontDoorSpan(this.service.name, this.endpoint);
     let reply: Buffer[];
     let status = 200;
+    let code: string | undefined;
     try {
       const size = body.reduce((sum, frame) => sum + frame.length, 0);
       if (size > this.service.config.maxBodyBytes) {
         throw new GatewayError("BODY_TOO_LARGE", `the request (${size} bytes) exceeds maxBodyBytes (${this.service.config.maxBodyBytes})`);
       }
-      reply = await this.service.forward(body);
+      reply = await this.service.forward(body, span.context);
       this.counters.replied++;
     } catch (error) {
-      const gatewayError = isGatewayError(error) ? error : new GatewayError("BAD_REPLY", "internal error", { cause: error });
+      const gatewayError = isGatewayError(error) ? error : new GatewayError("INTERNAL", undefined, { cause: error });
       const problem = problemFor(gatewayError, { instance: `zmq:${this.service.name}` });
       status = problem.status;
+      code = problem.code;
       reply = [Buffer.from(JSON.stringify(problem))];
       this.counters.failed++;
     }
-    this.logger.info(
-      { event: "access", frontDoor: "zmq", service: this.service.name, status, durationMs: Math.round((performance.now() - started) * 1000) / 1000 },
-      "request",
+    context.with(span.context, () =>
+      this.logger.info(
+        { event: "access", frontDoor: "zmq", service: this.service.name, status, durationMs: Math.round((performance.now() - started) * 1000) / 1000 },
+        "request",
+      ),
     );
+    span.end(status, code);
     if (!this.closed) this.sends.push([...envelope, ...reply]);
   }
 

@@ -9,6 +9,7 @@ import { endpointSchema } from "../config.js";
 import { GatewayError } from "../errors.js";
 import type { Service } from "../services/service.js";
 import type { Logger } from "../telemetry/logger.js";
+import type { GatewayMetrics } from "../telemetry/metrics.js";
 import { accessLog } from "./access-log.js";
 import { errorHandler, problemResponse } from "./problem-response.js";
 import type { ServiceDirectory } from "./public-app.js";
@@ -39,7 +40,7 @@ export interface AdminDirectory extends ServiceDirectory {
   frontendEndpoint(name: string): string | undefined;
 }
 
-export function createAdminApp(directory: AdminDirectory, logger: Logger): Hono {
+export function createAdminApp(directory: AdminDirectory, logger: Logger, metrics?: GatewayMetrics): Hono {
   const app = new Hono();
   app.use(requestId());
   app.use(accessLog(logger));
@@ -53,6 +54,7 @@ export function createAdminApp(directory: AdminDirectory, logger: Logger): Hono 
   };
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  if (metrics) app.get("/metrics", async (c) => c.body(await metrics.render(), 200, { "content-type": metrics.contentType }));
 
   app.get("/admin/services", (c) =>
     c.json({

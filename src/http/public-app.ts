@@ -3,15 +3,18 @@
  * `/healthz` and `/readyz` report liveness and readiness. HTTP in, ServiceCall out:
  * this file never touches a socket.
  */
+import { context } from "@opentelemetry/api";
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { GatewayError } from "../errors.js";
 import type { Service, ServiceCall } from "../services/service.js";
 import type { Logger } from "../telemetry/logger.js";
+import type { RequestRecorder } from "../telemetry/metrics.js";
 import { accessLog } from "./access-log.js";
 import { errorHandler, problemResponse } from "./problem-response.js";
 import { parseTimeoutHeader, TIMEOUT_HEADER } from "./timeout-header.js";
+import { observeRequests } from "./tracing.js";
 
 /** What the HTTP layer needs from the gateway. */
 export interface ServiceDirectory {
@@ -39,11 +42,12 @@ function pathBelowService(path: string, name: string): string {
   return rest.startsWith("/") ? rest : `/${rest}`;
 }
 
-export function createPublicApp(directory: ServiceDirectory, logger: Logger): Hono<Env> {
+export function createPublicApp(directory: ServiceDirectory, logger: Logger, metrics?: RequestRecorder): Hono<Env> {
   const app = new Hono<Env>();
   const limits = new Map<string, MiddlewareHandler<Env, string>>();
 
   app.use(requestId());
+  app.use(observeRequests(metrics));
   app.use(accessLog(logger));
   app.use(async function closeWhileDraining(c, next) {
     await next();
@@ -105,10 +109,13 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger): Ho
       timeoutMs: service.effectiveTimeoutMs(requested),
       idempotent: IDEMPOTENT_METHODS.has(method) || c.req.header("idempotency-key") !== undefined,
       signal: c.req.raw.signal,
+      context: context.active(),
     };
     const reply = await service.call(call);
-    const headers: Record<string, string | string[]> = { "content-type": service.config.contentType, ...reply.headers };
-    const response = c.body(reply.body as Uint8Array<ArrayBuffer>, reply.status as 200);
+    // 204, 205 and 304 carry no content: a body there would corrupt the keep-alive stream.
+    const bodyless = reply.status === 204 || reply.status === 205 || reply.status === 304;
+    const headers: Record<string, string | string[]> = bodyless ? reply.headers : { "content-type": service.config.contentType, ...reply.headers };
+    const response = bodyless ? c.body(null, reply.status as 204) : c.body(reply.body as Uint8Array<ArrayBuffer>, reply.status as 200);
     for (const [key, value] of Object.entries(headers)) {
       if (Array.isArray(value)) for (const item of value) response.headers.append(key, item);
       else response.headers.set(key, value);

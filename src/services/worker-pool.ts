@@ -137,11 +137,15 @@ export class WorkerPool {
 
   /**
    * Stops giving the worker new requests; its in-flight requests are still answered, then
-   * its socket closes. Returns false when no such worker.
+   * its socket closes. Returns false when no such worker; throws BAD_REQUEST for the
+   * connect-in endpoint (config owns it).
    */
   removeWorker(id: string): boolean {
     const worker = this.workerList.find((candidate) => candidate.id === id);
     if (!worker || worker.removed) return false;
+    if (worker.link.kind === "in") {
+      throw new GatewayError("BAD_REQUEST", "a connect-in endpoint is part of the service's config and cannot be removed; stop its workers instead");
+    }
     worker.removed = true;
     this.closeIfDone(worker);
     return true;

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { Reply } from "zeromq";
-import { PYTHON, exampleScript, pythonExample } from "./paths.js";
+import { PYTHON, exampleScript, fixtureScript, pythonExample } from "./paths.js";
 
 export interface InProcessWorker {
   endpoint: string;
@@ -87,6 +87,12 @@ async function spawnReady(command: string, args: string[], env: Record<string, s
 /** Runs a compiled example worker (e.g. "echo-worker") as its own Node process. */
 export function spawnNodeWorker(name: string, env: Record<string, string> = { WORKER_BIND: "tcp://127.0.0.1:0" }): Promise<WorkerProcess> {
   return spawnReady(process.execPath, [exampleScript(name)], env);
+}
+
+/** Runs test/fixtures/delay-worker (replies `${WORKER_NAME}:${body}` after DELAY_MS). */
+export function spawnDelayWorker(env: Record<string, string>): Promise<WorkerProcess> {
+  const where: Record<string, string> = env.WORKER_CONNECT ? {} : { WORKER_BIND: "tcp://127.0.0.1:0" };
+  return spawnReady(process.execPath, [fixtureScript("delay-worker")], { ...where, ...env });
 }
 
 /** Runs a Python example worker with Debian's python3 (which has pyzmq). */

@@ -114,6 +114,10 @@ describe("admin API and the two ways workers join", () => {
       await separate.exited;
       await waitUntil(async () => (await gw.services()).services.find((s) => s.name === "echo")!.workers[0]!.peers === 1, "the killed peer to leave");
       assert.equal(await (await fetch(`${gw.url}/v1/echo`, { method: "POST", body: "still" })).text(), "still");
+      const endpointId = (await gw.services()).services.find((s) => s.name === "echo")!.workers[0]!.id;
+      const refused = await fetch(`${gw.adminUrl}/admin/services/echo/workers/${endpointId}`, { method: "DELETE" });
+      assert.equal(refused.status, 400, "the connect-in endpoint belongs to the config");
+      assert.match(((await refused.json()) as { detail: string }).detail, /connect-in/);
     } finally {
       inProcess.close();
       separate.kill("SIGKILL");

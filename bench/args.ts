@@ -1,0 +1,117 @@
+/**
+ * Command-line flags of `npm run bench -- [flags]`. Defaults give the full run the docs
+ * report; the flags shorten it while developing. A bad flag throws BenchArgsError
+ * (run.ts exits 2 with its message).
+ */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+/** Everything `--only` can select. */
+export const SECTIONS = ["baseline", "gateway", "mongrel2", "nginx", "zmq-leg"] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface BenchArgs {
+  /** Seconds of each measured wrk run. */
+  durationSeconds: number;
+  /** Seconds of the discarded wrk run before each measured one at `connections`. */
+  warmupSeconds: number;
+  connections: number;
+  sections: ReadonlySet<Section>;
+  /** Gateway window of the extra row (1 = no extra row). */
+  window: number;
+  /** Also measure at 1 connection (the latency run). */
+  latencyRun: boolean;
+  /** Seconds of each window of the ZeroMQ-leg micro-benchmark. */
+  zmqLegSeconds: number;
+  /** Soak mode: steady load on the gateway for this many seconds instead of the run. */
+  soakSeconds: number | undefined;
+  /** Keep the run's folder (configs and logs) instead of deleting it. */
+  keepLogs: boolean;
+  /** Where the JSON results go (default bench/results/latest.json, or soak.json). */
+  out: string | undefined;
+  /** Gateway entry script; default dist/src/main.js (another build, to compare). */
+  gatewayMain: string | undefined;
+}
+
+export class BenchArgsError extends Error {
+  override readonly name = "BenchArgsError";
+}
+
+export const USAGE = `npm run bench -- [flags]
+  --duration S      seconds per measured run (default 10)
+  --warmup S        warm-up seconds before each measured run (default 3; 0 skips)
+  --connections N   connections of the main runs (default 64)
+  --only LIST       comma list of ${SECTIONS.join(",")} (default all)
+  --window N        add a gateway row with window N (2..4) beside the default 1
+  --no-latency      skip the 1-connection latency runs
+  --zmq-seconds S   seconds per window of the ZeroMQ-leg micro-benchmark (default 5)
+  --soak S          soak mode: steady load on the gateway for S seconds, RSS every 10 s
+  --keep-logs       keep the temporary folder with configs and server logs
+  --out FILE        JSON results file (default bench/results/latest.json or soak.json)
+  --gateway FILE    gateway entry script (default dist/src/main.js), to compare builds`;
+
+function positive(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min = 1,
+  max = 86_400,
+): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < min || number > max) {
+    throw new BenchArgsError(
+      `--${name}: must be a whole number from ${min} to ${max} (got "${value}")`,
+    );
+  }
+  return number;
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: {
+        duration: { type: "string" },
+        warmup: { type: "string" },
+        connections: { type: "string" },
+        only: { type: "string" },
+        window: { type: "string" },
+        "no-latency": { type: "boolean" },
+        "zmq-seconds": { type: "string" },
+        soak: { type: "string" },
+        "keep-logs": { type: "boolean" },
+        out: { type: "string" },
+        gateway: { type: "string" },
+        help: { type: "boolean" },
+      },
+    }));
+  } catch (error) {
+    throw new BenchArgsError(`${(error as Error).message}\n${USAGE}`);
+  }
+  if (values.help) throw new BenchArgsError(USAGE);
+  const only = values.only
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean) ?? [...SECTIONS];
+  for (const name of only) {
+    if (!(SECTIONS as readonly string[]).includes(name)) {
+      throw new BenchArgsError(`--only: unknown "${name}" (choose from ${SECTIONS.join(", ")})`);
+    }
+  }
+  return {
+    durationSeconds: positive("duration", values.duration, 10),
+    warmupSeconds: positive("warmup", values.warmup, 3, 0),
+    connections: positive("connections", values.connections, 64, 1, 10_000),
+    sections: new Set(only as Section[]),
+    window: positive("window", values.window, 1, 1, 4),
+    latencyRun: !values["no-latency"],
+    zmqLegSeconds: positive("zmq-seconds", values["zmq-seconds"], 5),
+    soakSeconds: values.soak === undefined ? undefined : positive("soak", values.soak, 600),
+    keepLogs: values["keep-logs"] ?? false,
+    out: values.out,
+    gatewayMain: values.gateway === undefined ? undefined : resolve(values.gateway),
+  };
+}

@@ -1,0 +1,224 @@
+/**
+ * `npm run bench`: starts each peer in turn (hono baseline, gateway, gateway with
+ * `--window N`, Mongrel2, nginx), runs the same wrk plan against each, stops it, then
+ * runs the ZeroMQ-leg micro-benchmark, and prints tables and ratios. Results go to
+ * bench/results/latest.json. `--soak S` runs soak mode instead. Every process it starts
+ * is stopped by PID, on success, error and Ctrl-C. Exit 0; 1 if a peer failed or a
+ * soak did not drain; 2 on bad flags.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import type { BenchArgs, Section } from "./args.js";
+import { BenchArgsError, parseBenchArgs } from "./args.js";
+import { MONGREL2, NGINX, WRK, ensurePackages, requireExecutable } from "./apt.js";
+import { distFile, resultsDir } from "./paths.js";
+import { pinningEnabled, SERVER_CPU } from "./pinning.js";
+import { killAllSync, startProcess, tailOf, terminateAll } from "./processes.js";
+import { startBaseline } from "./peers/baseline.js";
+import { startGateway } from "./peers/gateway.js";
+import { startMongrel2 } from "./peers/mongrel2.js";
+import { startNginx } from "./peers/nginx.js";
+import type { Peer } from "./peers/peer.js";
+import {
+  computeRatios,
+  latencyOverheadUs,
+  loadKey,
+  ratiosTable,
+  resultsTable,
+  rssTable,
+  zmqLegTable,
+} from "./report.js";
+import type { LoadPlan, PeerResult } from "./session.js";
+import { measurePeer } from "./session.js";
+import { runSoakMode } from "./soak.js";
+import { describeMachine } from "./versions.js";
+import { writeWrkScripts } from "./wrk.js";
+import type { LegResult } from "./zmq-leg.js";
+
+/** Above this share of the server CPU used by others during a load, the run is flagged as noisy. */
+const NOISY_PERCENT = 5;
+
+interface PeerStart {
+  id: string;
+  section: Section;
+  start: (workDir: string) => Promise<Peer>;
+}
+
+function peerStarts(args: BenchArgs): PeerStart[] {
+  const all: PeerStart[] = [
+    { id: "baseline", section: "baseline", start: startBaseline },
+    { id: "gateway", section: "gateway", start: (dir) => startGateway(dir, 1, args.gatewayMain) },
+    ...(args.window > 1
+      ? [
+          {
+            id: `gateway-w${args.window}`,
+            section: "gateway" as const,
+            start: (dir: string) => startGateway(dir, args.window, args.gatewayMain),
+          },
+        ]
+      : []),
+    { id: "mongrel2", section: "mongrel2", start: startMongrel2 },
+    { id: "nginx", section: "nginx", start: startNginx },
+  ];
+  return all.filter((p) => args.sections.has(p.section));
+}
+
+function message(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `\n  cause: ${error.cause.message}` : "";
+  return `${error.message}${cause}`;
+}
+
+/** Runs the micro-benchmark as its own process, pinned to the server CPU. */
+async function runZmqLeg(seconds: number, workDir: string): Promise<LegResult[]> {
+  const child = startProcess({
+    name: "zmq-leg",
+    command: process.execPath,
+    args: [distFile("bench/zmq-leg.js"), String(seconds)],
+    cpu: SERVER_CPU,
+    logPath: `${workDir}/zmq-leg.log`,
+  });
+  const code = await child.exited;
+  const line = tailOf(child.logPath, 10_000)
+    .split("\n")
+    .find((l) => l.startsWith("ZMQ_LEG "));
+  if (code !== 0 || !line) throw new Error(`zmq-leg exited ${code}:\n${tailOf(child.logPath)}`);
+  return (JSON.parse(line.slice("ZMQ_LEG ".length)) as { results: LegResult[] }).results;
+}
+
+async function runPeers(args: BenchArgs, plan: LoadPlan, workDir: string) {
+  const peers: PeerResult[] = [];
+  const failures: { id: string; error: string }[] = [];
+  for (const { id, start } of peerStarts(args)) {
+    console.log(`\n== ${id}`);
+    const dir = `${workDir}/${id}`;
+    mkdirSync(dir, { recursive: true });
+    let peer: Peer;
+    try {
+      peer = await start(dir);
+    } catch (error) {
+      failures.push({ id, error: message(error) });
+      console.error(`${id}: could not start: ${message(error)}`);
+      continue;
+    }
+    try {
+      const result = await measurePeer(peer, plan);
+      result.stopped = await peer.stop();
+      peers.push(result);
+    } catch (error) {
+      await peer.stop();
+      failures.push({ id, error: message(error) });
+      console.error(`${id}: failed: ${message(error)}`);
+    }
+  }
+  return { peers, failures };
+}
+
+async function fullRun(args: BenchArgs, wrkPath: string, workDir: string): Promise<number> {
+  const machine = describeMachine();
+  const plan: LoadPlan = {
+    wrkPath,
+    scriptDir: workDir,
+    connections: args.connections,
+    durationSeconds: args.durationSeconds,
+    warmupSeconds: args.warmupSeconds,
+    latencyRun: args.latencyRun,
+  };
+  const { peers, failures } = await runPeers(args, plan, workDir);
+  let zmqLeg: LegResult[] | undefined;
+  if (args.sections.has("zmq-leg")) {
+    console.log("\n== zmq-leg");
+    try {
+      zmqLeg = await runZmqLeg(args.zmqLegSeconds, workDir);
+    } catch (error) {
+      failures.push({ id: "zmq-leg", error: message(error) });
+    }
+  }
+  const ratios = computeRatios(peers);
+  const latencyOverhead = latencyOverheadUs(peers);
+  const out = args.out ?? `${resultsDir}/latest.json`;
+  const results = {
+    machine,
+    args: { ...args, sections: [...args.sections] },
+    peers,
+    ratios,
+    latencyOverheadUs: latencyOverhead,
+    zmqLeg,
+    failures,
+    loadAverageAtEnd: describeMachine().loadAverage,
+  };
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+
+  if (peers.length > 0) {
+    console.log(`\n${resultsTable(peers)}\n`);
+    if (ratios.length > 0) console.log(`${ratiosTable(ratios)}\n`);
+    for (const [key, us] of Object.entries(latencyOverhead))
+      console.log(`c1 p50 gateway - baseline, ${key}: ${us} µs`);
+    console.log(`\n${rssTable(peers)}\n`);
+  }
+  if (zmqLeg) console.log(`${zmqLegTable(zmqLeg)}\n`);
+  const noisy = peers.flatMap((p) =>
+    p.loads
+      .filter((l) => (l.otherCpuPercent ?? 0) > NOISY_PERCENT)
+      .map((l) => `${p.id} ${loadKey(l)}`),
+  );
+  if (noisy.length > 0) {
+    console.warn(
+      `warning: other processes used over ${NOISY_PERCENT}% of the server CPU during: ${noisy.join(", ")}; rerun those on a quiet machine`,
+    );
+  }
+  for (const f of failures) console.error(`FAILED ${f.id}: ${f.error}`);
+  console.log(`results: ${out}`);
+  return failures.length > 0 ? 1 : 0;
+}
+
+async function main(): Promise<number> {
+  let args: BenchArgs;
+  try {
+    args = parseBenchArgs(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof BenchArgsError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const soak = args.soakSeconds !== undefined;
+  ensurePackages([
+    WRK,
+    ...(!soak && args.sections.has("mongrel2") ? [MONGREL2] : []),
+    ...(!soak && args.sections.has("nginx") ? [NGINX] : []),
+  ]);
+  if (!pinningEnabled()) console.warn("warning: fewer than 2 CPUs or no taskset: running unpinned");
+  const workDir = mkdtempSync(`${tmpdir()}/zmq-gateway-bench-`);
+  chmodSync(workDir, 0o755); // Mongrel2 and nginx workers run as nobody and read below it
+  const removeWorkDir = () => {
+    if (args.keepLogs) console.log(`logs and configs kept in ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  };
+  process.once("exit", removeWorkDir);
+  writeWrkScripts(workDir);
+  const wrkPath = requireExecutable("wrk");
+  return soak
+    ? runSoakMode(args, wrkPath, workDir, args.soakSeconds ?? 0)
+    : fullRun(args, wrkPath, workDir);
+}
+
+// Every exit path stops what is still running, by PID: normal end, error, Ctrl-C.
+process.on("exit", killAllSync);
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping every process this run started`);
+    void terminateAll().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (error: unknown) => {
+    console.error(`bench failed: ${message(error)}`);
+    await terminateAll();
+    process.exit(1);
+  },
+);

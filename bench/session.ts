@@ -1,0 +1,142 @@
+/**
+ * The load plan for one running peer, the same for all: for GET then POST, a warm-up
+ * (discarded) and a measured run at N connections with server CPU read before and after;
+ * then GET and POST at 1 connection for latency (the peer is warm by then). Loads run
+ * one at a time.
+ */
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { PendingState } from "./admin.js";
+import { readPendingSettled } from "./admin.js";
+import type { CpuPerRequest, ServerProcess } from "./cpu.js";
+import { cpuPerRequest, readCpuBusyMicros, snapshotCpu } from "./cpu.js";
+import type { RssKiB } from "./memory.js";
+import { readRss } from "./memory.js";
+import type { Peer } from "./peers/peer.js";
+import { pinningEnabled, SERVER_CPU } from "./pinning.js";
+import type { Method, WrkResult } from "./wrk.js";
+import { runWrk } from "./wrk.js";
+
+export interface LoadPlan {
+  wrkPath: string;
+  scriptDir: string;
+  connections: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+  /** Also run GET and POST at 1 connection. */
+  latencyRun: boolean;
+}
+
+/** A measured wrk run with the server CPU it cost. */
+export interface LoadResult extends WrkResult {
+  cpuPerRequest: CpuPerRequest;
+  /**
+   * Share of the server CPU's wall time used by the peer's processes, %: near 100 means
+   * the peer was CPU-bound. Undefined when unpinned.
+   */
+  serverCpuBusyPercent: number | undefined;
+  /** Share of the server CPU used by anything else (other users of a shared machine), %. */
+  otherCpuPercent: number | undefined;
+}
+
+export interface PeerResult {
+  id: string;
+  label: string;
+  url: string;
+  processes: readonly ServerProcess[];
+  loads: LoadResult[];
+  /** VmHWM (peak) and VmRSS (after the loads) per process, keyed `role:name:pid`. */
+  rssKiB: Record<string, RssKiB>;
+  /** Peak RSS of the front process(es) and of all server processes, KiB. */
+  peakRssKiB: { front: number; total: number };
+  /** The gateway's pending state after the loads, from its admin API. */
+  pendingAfter?: PendingState | { error: string };
+  /** How each process ended on stop (the gateway should drain and exit 0). */
+  stopped?: Record<string, number | string>;
+}
+
+function describe(peer: Peer, result: LoadResult): string {
+  const ms = (us: number) => (us / 1000).toFixed(2);
+  const errors = Object.values(result.errors).reduce((a, b) => a + b, 0);
+  return (
+    `${peer.id.padEnd(12)} ${result.method.padEnd(4)} c${String(result.connections).padEnd(3)} ` +
+    `${String(result.requestsPerSecond).padStart(7)} req/s  p50 ${ms(result.latencyUs.p50)} ms  ` +
+    `p99 ${ms(result.latencyUs.p99)} ms  cpu ${result.cpuPerRequest.totalUs} µs/req ` +
+    `(front ${result.cpuPerRequest.frontUs})  server CPU ${result.serverCpuBusyPercent ?? "?"}% ` +
+    `other ${result.otherCpuPercent ?? "?"}%${errors > 0 ? `  ERRORS ${JSON.stringify(result.errors)}` : ""}`
+  );
+}
+
+async function measuredRun(
+  peer: Peer,
+  plan: LoadPlan,
+  method: Method,
+  connections: number,
+): Promise<LoadResult> {
+  const options = {
+    wrkPath: plan.wrkPath,
+    url: peer.url,
+    method,
+    connections,
+    scriptDir: plan.scriptDir,
+  };
+  const before = snapshotCpu(peer.processes);
+  const busyBefore = readCpuBusyMicros(SERVER_CPU);
+  const startedAt = performance.now();
+  const { result } = await runWrk({ ...options, durationSeconds: plan.durationSeconds });
+  const wallUs = (performance.now() - startedAt) * 1000;
+  const busyUs = readCpuBusyMicros(SERVER_CPU) - busyBefore;
+  const after = snapshotCpu(peer.processes);
+  let ownUs = 0;
+  for (const p of peer.processes) ownUs += (after.get(p.pid) ?? 0) - (before.get(p.pid) ?? 0);
+  const percent = (us: number) =>
+    pinningEnabled() ? Math.round((us / wallUs) * 1000) / 10 : undefined;
+  const load: LoadResult = {
+    ...result,
+    cpuPerRequest: cpuPerRequest(peer.processes, before, after, result.requests),
+    serverCpuBusyPercent: percent(ownUs),
+    otherCpuPercent: percent(Math.max(busyUs - ownUs, 0)),
+  };
+  console.log(describe(peer, load));
+  await sleep(500); // let closed connections settle before the next run
+  return load;
+}
+
+async function warmUp(peer: Peer, plan: LoadPlan, method: Method): Promise<void> {
+  if (plan.warmupSeconds <= 0) return;
+  const options = { wrkPath: plan.wrkPath, url: peer.url, method, scriptDir: plan.scriptDir };
+  await runWrk({ ...options, connections: plan.connections, durationSeconds: plan.warmupSeconds });
+  await sleep(500);
+}
+
+/** Runs the plan against a started peer; the caller stops it. */
+export async function measurePeer(peer: Peer, plan: LoadPlan): Promise<PeerResult> {
+  const loads: LoadResult[] = [];
+  for (const method of ["GET", "POST"] as const) {
+    await warmUp(peer, plan, method);
+    loads.push(await measuredRun(peer, plan, method, plan.connections));
+  }
+  if (plan.latencyRun) {
+    for (const method of ["GET", "POST"] as const)
+      loads.push(await measuredRun(peer, plan, method, 1));
+  }
+  const rssKiB: Record<string, RssKiB> = {};
+  const peakRssKiB = { front: 0, total: 0 };
+  for (const p of peer.processes) {
+    const rss = readRss(p.pid);
+    rssKiB[`${p.role}:${p.name}:${p.pid}`] = rss;
+    peakRssKiB.total += rss.peakKiB ?? 0;
+    if (p.role === "front") peakRssKiB.front += rss.peakKiB ?? 0;
+  }
+  const result: PeerResult = {
+    id: peer.id,
+    label: peer.label,
+    url: peer.url,
+    processes: peer.processes,
+    loads,
+    rssKiB,
+    peakRssKiB,
+  };
+  if (peer.adminServicesUrl) result.pendingAfter = await readPendingSettled(peer.adminServicesUrl);
+  return result;
+}
