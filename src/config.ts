@@ -19,6 +19,9 @@ export const endpointSchema = z
     message: "port must be at most 65535",
   });
 
+/** A CURVE key in Z85 text form (40 characters). */
+export const Z85_KEY_PATTERN = /^[0-9A-Za-z.:+=^!/*?&<>()[\]{}@%$#-]{40}$/;
+
 export const workerModeSchema = z.enum(["plain", "meta"]);
 export type WorkerMode = z.infer<typeof workerModeSchema>;
 
@@ -28,8 +31,13 @@ const headerNameSchema = z
   .transform((name) => name.toLowerCase());
 
 export const staticWorkerSchema = z.union([
-  endpointSchema.transform((endpoint) => ({ endpoint, meta: undefined as boolean | undefined })),
-  z.strictObject({ endpoint: endpointSchema, meta: z.boolean().optional() }),
+  endpointSchema.transform((endpoint) => ({ endpoint, meta: undefined as boolean | undefined, serverKey: undefined as string | undefined })),
+  z.strictObject({
+    endpoint: endpointSchema,
+    meta: z.boolean().optional(),
+    /** The worker's CURVE public key (Z85), needed when curve.enabled. */
+    serverKey: z.string().regex(Z85_KEY_PATTERN, "must be a 40-character Z85 key").optional(),
+  }),
 ]);
 
 export const serviceNamePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -83,18 +91,52 @@ const serviceSchema = z.strictObject({
     .default({ consecutiveTimeouts: 3, baseEjectionMs: 5_000, maxEjectionMs: 60_000 }),
 });
 
-const listenerSchema = (defaults: { host: string; port: number }) =>
-  z
-    .strictObject({
-      host: z.string().min(1).default(defaults.host),
-      port: z.number().int().min(0).max(65535).default(defaults.port),
-    })
-    .default(defaults);
+const portSchema = z.number().int().min(0).max(65535);
+
+const httpSchema = z.strictObject({
+  host: z.string().min(1).default("0.0.0.0"),
+  port: portSchema.default(8080),
+  /** Time to receive the request headers (Node's headersTimeout), ms. */
+  headersTimeoutMs: z.number().int().min(1).max(600_000).default(10_000),
+  /** Time to receive the whole request (Node's requestTimeout), ms; 0 turns it off. */
+  requestTimeoutMs: z.number().int().min(0).max(3_600_000).default(60_000),
+  /** Idle keep-alive connections close after this, ms. */
+  keepAliveTimeoutMs: z.number().int().min(0).max(600_000).default(5_000),
+  /** Largest request head (request line and headers), bytes; larger: 431. */
+  maxHeaderBytes: z.number().int().min(1_024).max(1_048_576).default(16_384),
+  /** Open connections at most; more are refused by the listener. */
+  maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
+});
+
+const adminSchema = z.strictObject({
+  host: z.string().min(1).default("127.0.0.1"),
+  port: portSchema.default(9090),
+  /** File holding the bearer token (env ZMQ_GATEWAY_ADMIN_TOKEN or _FILE also work). */
+  tokenFile: z.string().min(1).optional(),
+  /**
+   * Hosts or CIDRs that run-time registration may point at (e.g. "10.0.0.0/8",
+   * "workers.internal", "*.svc.cluster.local"). Empty: any host.
+   */
+  allowedWorkerHosts: z.array(z.string().min(1)).default([]),
+});
+
+const curveSchema = z.strictObject({
+  /** CURVE encryption and authentication on every worker link. */
+  enabled: z.boolean().default(false),
+  /** Files holding the gateway's Z85 keys (or env ZMQ_GATEWAY_CURVE_PUBLIC_KEY / _SECRET_KEY). */
+  publicKeyFile: z.string().min(1).optional(),
+  secretKeyFile: z.string().min(1).optional(),
+  /** Z85 public keys of connect-in workers allowed to connect. */
+  allowedKeys: z.array(z.string().regex(Z85_KEY_PATTERN, "must be a 40-character Z85 key")).default([]),
+  /** A file with one allowed Z85 public key a line; re-read on SIGHUP or POST /admin/curve/reload. */
+  allowedKeysFile: z.string().min(1).optional(),
+});
 
 export const configSchema = z
   .strictObject({
-    http: listenerSchema({ host: "0.0.0.0", port: 8080 }),
-    admin: listenerSchema({ host: "127.0.0.1", port: 9090 }),
+    http: httpSchema.default(httpSchema.parse({})),
+    admin: adminSchema.default(adminSchema.parse({})),
+    curve: curveSchema.default(curveSchema.parse({})),
     /** How long SIGTERM waits for in-flight requests before answering them 503. */
     drainTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
     /** How long a closing ZeroMQ socket may keep unsent messages. */
@@ -123,6 +165,13 @@ export const configSchema = z
   })
   .superRefine((config, context) => {
     for (const [name, service] of Object.entries(config.services)) {
+      if (config.curve.enabled) {
+        service.workers.forEach((worker, index) => {
+          if (!worker.serverKey) {
+            context.addIssue({ code: "custom", path: ["services", name, "workers", index, "serverKey"], message: "curve.enabled needs each worker's serverKey", input: worker.endpoint });
+          }
+        });
+      }
       if (service.timeoutMs > service.maxTimeoutMs) {
         context.addIssue({
           code: "custom",

@@ -3,6 +3,9 @@
  * the public and admin HTTP listeners; start() and a draining stop().
  */
 import type { Config } from "./config.js";
+import { readAllowedKeys, type Secrets } from "./secrets.js";
+import { createEndpointPolicy } from "./services/endpoint-policy.js";
+import { ZapHandler } from "./services/zap-handler.js";
 import { RouterFrontend } from "./frontends/router-frontend.js";
 import { createAdminApp, type AdminDirectory } from "./http/admin-app.js";
 import { listen, type Listener } from "./http/listen.js";
@@ -31,6 +34,8 @@ export interface Gateway {
   start(): Promise<GatewayAddresses>;
   /** Drains: refuses new work, answers what is under way (by `drainTimeoutMs`), closes everything. */
   stop(): Promise<void>;
+  /** Re-reads the CURVE allow-list (SIGHUP); a no-op when CURVE is off. */
+  reloadAllowedKeys(): Promise<{ allowed: number; removed: number }>;
 }
 
 export interface GatewayOptions {
@@ -38,7 +43,11 @@ export interface GatewayOptions {
   observer?: PoolObserver;
   /** Where the gateway registers its metrics (GET /metrics serves all of it); a new one by default. */
   registry?: Registry;
+  /** Admin token and CURVE keys (src/secrets.ts); none by default. */
+  secrets?: Secrets;
 }
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 
 export function createGateway(config: Config, logger: Logger, options: GatewayOptions = {}): Gateway {
   const ids = new CorrelationIds();
@@ -48,7 +57,10 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     heartbeatTimeoutMs: config.zmq.heartbeatTimeoutMs,
     reconnectIntervalMs: config.zmq.reconnectIntervalMs,
     reconnectMaxIntervalMs: config.zmq.reconnectMaxIntervalMs,
+    curve: options.secrets?.curve,
   };
+  const zap = options.secrets?.curve ? new ZapHandler(readAllowedKeys(config), logger) : undefined;
+  const adminToken = options.secrets?.adminToken;
   const services = new Map<string, Service>();
   const observer = combineObservers(createTracingObserver(), options.observer);
   for (const [name, serviceConfig] of Object.entries(config.services)) {
@@ -75,17 +87,32 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
       return draining;
     },
     frontendEndpoint: (name) => frontends.get(name)?.endpoint,
+    adminToken,
+    curveEnabled: zap !== undefined,
+    endpointPolicy: createEndpointPolicy(config.admin.allowedWorkerHosts, () => ownEndpoints),
+    ...(zap && {
+      reloadAllowedKeys: async () => {
+        const keys = readAllowedKeys(config);
+        const removed = zap.setAllowed(keys);
+        // A removed key's open connection would stay: make every connect-in peer re-authenticate.
+        if (removed.length > 0) for (const service of services.values()) await service.pool.rebindConnectIn();
+        return { allowed: keys.length, removed: removed.length };
+      },
+    }),
   };
+  let ownEndpoints: string[] = [];
 
   const closeSockets = () => {
     for (const frontend of frontends.values()) frontend.close();
     for (const service of services.values()) service.pool.close();
+    zap?.close();
   };
 
   async function start(): Promise<GatewayAddresses> {
     const binds: Record<string, string> = {};
     const frontendEndpoints: Record<string, string> = {};
     try {
+      await zap?.start();
       for (const service of services.values()) {
         await service.start();
         const bound = service.pool.snapshot().find((worker) => worker.joined === "connect-in");
@@ -97,8 +124,14 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
           frontendEndpoints[service.name] = frontend.endpoint;
         }
       }
-      listeners.push(await listen(createPublicApp(directory, logger, metrics), config.http.host, config.http.port));
-      listeners.push(await listen(createAdminApp(directory, logger, metrics), config.admin.host, config.admin.port));
+      listeners.push(await listen(createPublicApp(directory, logger, metrics), config.http.host, config.http.port, config.http));
+      let adminHost = config.admin.host;
+      if (!adminToken && !LOOPBACK.has(adminHost)) {
+        logger.warn({ event: "admin-loopback-only", configured: adminHost }, "no admin token is set: the admin listener binds 127.0.0.1 only");
+        adminHost = "127.0.0.1";
+      }
+      listeners.push(await listen(createAdminApp(directory, logger, metrics), adminHost, config.admin.port));
+      if (!adminToken) logger.info({ event: "admin-open" }, "no admin token: the admin API is open to local processes only");
     } catch (error) {
       closeSockets();
       await Promise.all(listeners.map((listener) => listener.close(0)));
@@ -106,6 +139,12 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     }
     const [http, admin] = listeners;
     const addresses = { httpPort: http?.port ?? 0, adminPort: admin?.port ?? 0, binds, frontends: frontendEndpoints };
+    ownEndpoints = [
+      `tcp://${config.http.host}:${addresses.httpPort}`,
+      `tcp://${config.admin.host}:${addresses.adminPort}`,
+      ...Object.values(binds),
+      ...Object.values(frontendEndpoints),
+    ];
     logger.info({ event: "listening", ...addresses, services: [...services.keys()] }, "gateway listening");
     return addresses;
   }
@@ -135,5 +174,6 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     },
     start,
     stop: () => (stopping ??= drain()),
+    reloadAllowedKeys: () => directory.reloadAllowedKeys?.() ?? Promise.resolve({ allowed: 0, removed: 0 }),
   };
 }

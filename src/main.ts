@@ -11,11 +11,13 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import { loadConfig, type Config } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { createGateway } from "./gateway.js";
+import { loadSecrets, type Secrets } from "./secrets.js";
 import { createLogger } from "./telemetry/logger.js";
 import type { Tracing } from "./telemetry/sdk.js";
 import { readTracingSettings, type TracingSettings } from "./telemetry/tracing-settings.js";
 
 const usage = `Usage: zmq-gateway [options]
+       zmq-gateway keygen      print a new CURVE key pair (Z85) and exit
 
 An HTTP-to-ZeroMQ gateway: HTTP calls to /v1/{service} go to pools of ZeroMQ REP workers.
 
@@ -42,6 +44,13 @@ function version(): string {
 function fail(message: string, code: number): never {
   process.stderr.write(`zmq-gateway: ${message}\n`);
   process.exit(code);
+}
+
+if (process.argv[2] === "keygen") {
+  const { curveKeyPair } = await import("zeromq");
+  const pair = curveKeyPair();
+  process.stdout.write(`ZMQ_GATEWAY_CURVE_PUBLIC_KEY=${pair.publicKey}\nZMQ_GATEWAY_CURVE_SECRET_KEY=${pair.secretKey}\n`);
+  process.exit(0);
 }
 
 function readConfig(): Config {
@@ -102,7 +111,20 @@ if (tracingSettings.enabled) {
 logger.info({ event: "tracing", ...tracingSettings }, tracingSettings.enabled ? "tracing on" : "tracing off");
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
-const gateway = createGateway(config, logger, { registry });
+let secrets: Secrets;
+try {
+  secrets = loadSecrets(config, process.env);
+} catch (error) {
+  if (error instanceof ConfigError) fail(error.message, 2);
+  throw error;
+}
+const gateway = createGateway(config, logger, { registry, secrets });
+process.on("SIGHUP", () => {
+  gateway.reloadAllowedKeys().then(
+    (result) => logger.info({ event: "curve-reload", ...result }, "CURVE allow-list reloaded"),
+    (error: unknown) => logger.error({ err: error }, "CURVE allow-list reload failed"),
+  );
+});
 
 const exit = (code: number) => logger.flush(() => process.exit(code));
 

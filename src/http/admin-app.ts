@@ -5,18 +5,22 @@
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { z } from "zod";
-import { endpointSchema } from "../config.js";
+import { endpointSchema, Z85_KEY_PATTERN } from "../config.js";
 import { GatewayError } from "../errors.js";
 import type { Service } from "../services/service.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { GatewayMetrics } from "../telemetry/metrics.js";
+import type { EndpointPolicy } from "../services/endpoint-policy.js";
 import { accessLog } from "./access-log.js";
+import { adminAuth } from "./admin-auth.js";
 import { errorHandler, problemResponse } from "./problem-response.js";
 import type { ServiceDirectory } from "./public-app.js";
 
 const registrationSchema = z.strictObject({
   endpoint: endpointSchema,
   meta: z.boolean().optional(),
+  /** The worker's CURVE public key (Z85); required when CURVE is on. */
+  serverKey: z.string().regex(Z85_KEY_PATTERN, "must be a 40-character Z85 key").optional(),
 });
 
 export function describeService(service: Service) {
@@ -38,6 +42,14 @@ export function describeService(service: Service) {
 export interface AdminDirectory extends ServiceDirectory {
   /** Bound endpoints of native front doors, by service name. */
   frontendEndpoint(name: string): string | undefined;
+  /** Bearer token the admin API requires; undefined: none (the listener is loopback-only). */
+  readonly adminToken?: string | undefined;
+  /** Where run-time registration may point. */
+  readonly endpointPolicy?: EndpointPolicy | undefined;
+  /** Whether worker links use CURVE (registration then needs `serverKey`). */
+  readonly curveEnabled?: boolean;
+  /** Re-reads the CURVE allow-list; connect-in peers whose key left it are disconnected. */
+  reloadAllowedKeys?(): Promise<{ allowed: number; removed: number }>;
 }
 
 export function createAdminApp(directory: AdminDirectory, logger: Logger, metrics?: GatewayMetrics): Hono {
@@ -46,6 +58,7 @@ export function createAdminApp(directory: AdminDirectory, logger: Logger, metric
   app.use(accessLog(logger));
   app.onError(errorHandler(logger));
   app.notFound((c) => problemResponse(c, new GatewayError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
+  app.use(adminAuth(directory.adminToken));
 
   const serviceOr404 = (name: string): Service => {
     const service = directory.service(name);
@@ -80,17 +93,26 @@ export function createAdminApp(directory: AdminDirectory, logger: Logger, metric
       const field = issue?.path.join(".") || "body";
       throw new GatewayError("INVALID_ENDPOINT", `${field}: ${issue?.message ?? "invalid"}`);
     }
-    const { endpoint, meta } = parsed.data;
-    if (/:0$/.test(endpoint)) throw new GatewayError("INVALID_ENDPOINT", "endpoint: a worker endpoint needs a real port");
+    const { endpoint, meta, serverKey } = parsed.data;
+    const refusal = directory.endpointPolicy?.check(endpoint) ?? (/:0$/.test(endpoint) ? "a worker endpoint needs a real port" : undefined);
+    if (refusal) throw new GatewayError("INVALID_ENDPOINT", `endpoint: ${refusal}`);
+    if (directory.curveEnabled && !serverKey) throw new GatewayError("INVALID_ENDPOINT", "serverKey: CURVE is on, so the worker's public key is required");
     const mode = meta === undefined ? service.config.mode : meta ? "meta" : "plain";
     let worker;
     try {
-      worker = await service.pool.addWorker("out", endpoint, mode, "admin");
+      worker = await service.pool.addWorker("out", endpoint, mode, "admin", { serverKey });
     } catch (error) {
       throw new GatewayError("INVALID_ENDPOINT", `endpoint: ${(error as Error).message}`, { cause: error });
     }
     logger.info({ event: "worker-registered", service: service.name, worker: worker.id, endpoint, mode }, "worker registered");
     return c.json({ id: worker.id, endpoint, mode }, 201, { location: `/admin/services/${service.name}/workers/${worker.id}` });
+  });
+
+  app.post("/admin/curve/reload", async (c) => {
+    if (!directory.reloadAllowedKeys) throw new GatewayError("NOT_FOUND", "CURVE is off");
+    const result = await directory.reloadAllowedKeys();
+    logger.info({ event: "curve-reload", ...result }, "CURVE allow-list reloaded");
+    return c.json(result);
   });
 
   app.delete("/admin/services/:service/workers/:id", (c) => {

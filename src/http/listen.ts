@@ -18,8 +18,26 @@ export interface FetchApp {
   fetch: (request: Request, ...rest: never[]) => Response | Promise<Response>;
 }
 
-export async function listen(app: FetchApp, host: string, port: number): Promise<Listener> {
-  const server = createAdaptorServer({ fetch: app.fetch as never }) as Server;
+/** Node server limits; all optional (Node's defaults otherwise). */
+export interface ListenLimits {
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  maxHeaderBytes?: number;
+  maxConnections?: number;
+}
+
+export async function listen(app: FetchApp, host: string, port: number, limits: ListenLimits = {}): Promise<Listener> {
+  const server = createAdaptorServer({
+    fetch: app.fetch as never,
+    serverOptions: {
+      ...(limits.maxHeaderBytes !== undefined && { maxHeaderSize: limits.maxHeaderBytes }),
+      ...(limits.requestTimeoutMs !== undefined && { requestTimeout: limits.requestTimeoutMs }),
+      ...(limits.headersTimeoutMs !== undefined && { headersTimeout: limits.headersTimeoutMs }),
+      ...(limits.keepAliveTimeoutMs !== undefined && { keepAliveTimeout: limits.keepAliveTimeoutMs }),
+    },
+  }) as Server;
+  if (limits.maxConnections !== undefined) server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

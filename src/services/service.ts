@@ -53,7 +53,7 @@ export class Service {
   async start(): Promise<void> {
     if (this.config.bind) await this.pool.addWorker("in", this.config.bind, this.config.mode, "connect-in");
     for (const worker of this.config.workers) {
-      await this.pool.addWorker("out", worker.endpoint, worker.meta === undefined ? this.config.mode : worker.meta ? "meta" : "plain", "config");
+      await this.pool.addWorker("out", worker.endpoint, worker.meta === undefined ? this.config.mode : worker.meta ? "meta" : "plain", "config", { serverKey: worker.serverKey });
     }
   }
 

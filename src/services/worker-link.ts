@@ -15,6 +15,7 @@
  */
 import { Dealer } from "zeromq";
 import { SendQueue } from "./send-queue.js";
+import { ZAP_DOMAIN } from "./zap-handler.js";
 
 export interface LinkOptions {
   lingerMs: number;
@@ -24,6 +25,14 @@ export interface LinkOptions {
   reconnectMaxIntervalMs: number;
   /** Largest message accepted from a worker, bytes; larger ones drop the connection. */
   maxMessageBytes: number;
+  /** The gateway's CURVE key pair: "in" links are CURVE servers, "out" links clients. */
+  curve?: { publicKey: string; secretKey: string } | undefined;
+}
+
+/** Per-link settings. */
+export interface LinkExtras {
+  /** The worker's CURVE public key (Z85), for a connect-out link when CURVE is on. */
+  serverKey?: string | undefined;
 }
 
 export interface LinkEvents {
@@ -46,7 +55,7 @@ export class WorkerLink {
   private closed = false;
   private handshakeFailures = 0;
 
-  constructor(kind: "in" | "out", endpoint: string, options: LinkOptions, events: LinkEvents) {
+  constructor(kind: "in" | "out", endpoint: string, options: LinkOptions, events: LinkEvents, extras: LinkExtras = {}) {
     this.kind = kind;
     this.endpoint = endpoint;
     this.events = events;
@@ -64,6 +73,19 @@ export class WorkerLink {
       handshakeInterval: 5_000,
       maxMessageSize: options.maxMessageBytes,
     });
+    if (options.curve) {
+      if (kind === "in") {
+        // CURVE server; the ZAP handler (zap-handler.ts) decides which worker keys get in.
+        this.socket.curveServer = true;
+        this.socket.curveSecretKey = options.curve.secretKey;
+        this.socket.zapDomain = ZAP_DOMAIN;
+      } else {
+        if (!extras.serverKey) throw new Error("a connect-out worker needs its serverKey when CURVE is on");
+        this.socket.curveServerKey = extras.serverKey;
+        this.socket.curvePublicKey = options.curve.publicKey;
+        this.socket.curveSecretKey = options.curve.secretKey;
+      }
+    }
     this.sends = new SendQueue(this.socket, (frames, error) => events.onSendFailed(this, frames, error));
   }
 
@@ -77,6 +99,16 @@ export class WorkerLink {
       this.socket.connect(this.endpoint);
     }
     void this.receive();
+  }
+
+  /**
+   * Unbinds and binds the connect-in endpoint again: every peer is disconnected and must
+   * reconnect, and so pass the ZAP check again (used when a key leaves the allow-list).
+   */
+  async rebind(): Promise<void> {
+    if (this.kind !== "in" || this.closed) return;
+    await this.socket.unbind(this.endpoint);
+    await this.socket.bind(this.endpoint);
   }
 
   /** Queues frames for sending; they leave one at a time. Failures go to `onSendFailed`. */

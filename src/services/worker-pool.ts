@@ -24,7 +24,7 @@ import type { Logger } from "../telemetry/logger.js";
 import { emptyCounters, type AttemptHandle, type Job, type JobResult, type PoolCounters, type PoolOptions } from "./pool-types.js";
 import { RetryBudget } from "./retry-budget.js";
 import { Worker, type WorkerJoin, type WorkerSnapshot } from "./worker.js";
-import { WorkerLink, type LinkEvents } from "./worker-link.js";
+import { WorkerLink, type LinkEvents, type LinkExtras } from "./worker-link.js";
 
 export type { AttemptHandle, AttemptInfo, AttemptOutcome, Job, JobResult, PoolCounters, PoolObserver, PoolOptions, TraceFields } from "./pool-types.js";
 
@@ -119,9 +119,9 @@ export class WorkerPool {
    * Adds a worker: connect-out ("out") to a bound REP, or a bound connect-in endpoint
    * ("in"). Rejects if a bind fails; the worker is not added then.
    */
-  async addWorker(kind: "in" | "out", endpoint: string, mode: WorkerMode, joined: WorkerJoin): Promise<Worker> {
+  async addWorker(kind: "in" | "out", endpoint: string, mode: WorkerMode, joined: WorkerJoin, extras: LinkExtras = {}): Promise<Worker> {
     const id = `w${this.nextWorkerNumber++}`;
-    const link = new WorkerLink(kind, endpoint, this.options.link, this.linkEvents);
+    const link = new WorkerLink(kind, endpoint, this.options.link, this.linkEvents, extras);
     const worker = new Worker(id, link, mode, joined, this.options.window);
     this.byLink.set(link, worker);
     try {
@@ -502,6 +502,11 @@ export class WorkerPool {
   whenIdle(): Promise<void> {
     if (this.unsettled === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Makes every connect-in peer reconnect (and re-authenticate). */
+  async rebindConnectIn(): Promise<void> {
+    for (const worker of this.workerList) if (worker.link.kind === "in") await worker.link.rebind();
   }
 
   /** Stops accepting jobs without failing those under way (drain has begun). */

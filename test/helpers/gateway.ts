@@ -5,6 +5,7 @@
 import { Writable } from "node:stream";
 import { parseConfig, type ConfigInput } from "../../src/config.js";
 import { createGateway, type Gateway, type GatewayAddresses } from "../../src/gateway.js";
+import type { Secrets } from "../../src/secrets.js";
 import { createLogger } from "../../src/telemetry/logger.js";
 import { waitUntil } from "./wait.js";
 
@@ -34,7 +35,7 @@ export interface AdminServices {
   }[];
 }
 
-export async function startGateway(input: ConfigInput): Promise<TestGateway> {
+export async function startGateway(input: ConfigInput, secrets?: Secrets): Promise<TestGateway> {
   const config = parseConfig({
     http: { host: "127.0.0.1", port: 0 },
     admin: { host: "127.0.0.1", port: 0 },
@@ -49,7 +50,7 @@ export async function startGateway(input: ConfigInput): Promise<TestGateway> {
       callback();
     },
   });
-  const gateway = createGateway(config, createLogger("info", sink));
+  const gateway = createGateway(config, createLogger("info", sink), { secrets });
   const addresses = await gateway.start();
   const adminUrl = `http://127.0.0.1:${addresses.adminPort}`;
   const services = async () => (await (await fetch(`${adminUrl}/admin/services`)).json()) as AdminServices;

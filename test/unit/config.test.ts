@@ -18,7 +18,7 @@ test("service defaults: plain mode, 1 MiB body limit, window 1", () => {
   assert.equal(echo.mode, "plain");
   assert.equal(echo.maxBodyBytes, 1024 * 1024);
   assert.equal(echo.window, 1);
-  assert.deepEqual(echo.workers, [{ endpoint: "tcp://127.0.0.1:5555", meta: undefined }, { endpoint: "ipc:///tmp/w", meta: true }]);
+  assert.deepEqual(echo.workers, [{ endpoint: "tcp://127.0.0.1:5555", meta: undefined, serverKey: undefined }, { endpoint: "ipc:///tmp/w", meta: true }]);
 });
 
 test("errors name the field and the value", () => {

@@ -1,0 +1,30 @@
+/**
+ * Bearer-token check for the admin listener, compared in constant time (both sides are
+ * hashed first, so their lengths never leak either). Liveness, the API document and the
+ * console's static page stay open: they change nothing and reveal no state.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import { GatewayError } from "../errors.js";
+import { problemResponse } from "./problem-response.js";
+
+const digest = (value: string) => createHash("sha256").update(value).digest();
+
+/** Requests that need no token: GET/HEAD of liveness, the document, and static console pages. */
+export function isOpenAdminRequest(method: string, path: string): boolean {
+  if (method !== "GET" && method !== "HEAD") return false;
+  return path === "/healthz" || path === "/openapi.yaml" || path === "/admin" || path === "/admin/" || path.startsWith("/admin/docs") || path.startsWith("/admin/assets/");
+}
+
+export function adminAuth(token: string | undefined): MiddlewareHandler {
+  const expected = token === undefined ? undefined : digest(token);
+  return async function adminAuth(c, next) {
+    if (expected === undefined || isOpenAdminRequest(c.req.method, c.req.path)) return next();
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
+      return problemResponse(c, new GatewayError("UNAUTHORIZED"), { "www-authenticate": 'Bearer realm="zmq-gateway admin"' });
+    }
+    return next();
+  };
+}
