@@ -30,10 +30,19 @@ const headerNameSchema = z
   .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be an HTTP header name")
   .transform((name) => name.toLowerCase());
 
+/** dns+tcp://name:port: every IPv4 address of `name` is a connect-out worker, re-resolved (src/services/dns-discovery.ts). */
+export const DNS_ENDPOINT_PATTERN = /^dns\+tcp:\/\/([A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/** A configured worker: an endpoint, or a DNS name standing for many (not for run-time registration). */
+const workerEndpointSchema = z.union(
+  [endpointSchema, z.string().regex(DNS_ENDPOINT_PATTERN).refine((value) => /:([1-9]\d{0,4})$/.test(value) && Number(value.split(":").pop()) <= 65535)],
+  { error: "must be tcp://host:port, ipc://path or dns+tcp://name:port (port 1 to 65535)" },
+);
+
 export const staticWorkerSchema = z.union([
-  endpointSchema.transform((endpoint) => ({ endpoint, meta: undefined as boolean | undefined, serverKey: undefined as string | undefined })),
+  workerEndpointSchema.transform((endpoint) => ({ endpoint, meta: undefined as boolean | undefined, serverKey: undefined as string | undefined })),
   z.strictObject({
-    endpoint: endpointSchema,
+    endpoint: workerEndpointSchema,
     meta: z.boolean().optional(),
     /** The worker's CURVE public key (Z85), needed when curve.enabled. */
     serverKey: z.string().regex(Z85_KEY_PATTERN, "must be a 40-character Z85 key").optional(),
@@ -141,6 +150,12 @@ export const configSchema = z
     drainTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
     /** How long a closing ZeroMQ socket may keep unsent messages. */
     lingerMs: z.number().int().min(0).max(60_000).default(100),
+    discovery: z
+      .strictObject({
+        /** How often dns+tcp:// worker names are resolved again, ms (Envoy's dns_refresh_rate). */
+        dnsIntervalMs: z.number().int().min(10).max(3_600_000).default(5_000),
+      })
+      .default({ dnsIntervalMs: 5_000 }),
     zmq: z
       .strictObject({
         heartbeatIntervalMs: z.number().int().min(0).max(600_000).default(1_000),

@@ -11,6 +11,7 @@ import { createAdminApp, type AdminDirectory } from "./http/admin-app.js";
 import { listen, type Listener } from "./http/listen.js";
 import { createPublicApp } from "./http/public-app.js";
 import { CorrelationIds } from "./protocol/frames.js";
+import { resolveWithLookup, type ResolveAddresses } from "./services/dns-discovery.js";
 import { Service } from "./services/service.js";
 import type { PoolObserver } from "./services/worker-pool.js";
 import type { Registry } from "prom-client";
@@ -45,6 +46,8 @@ export interface GatewayOptions {
   registry?: Registry;
   /** Admin token and CURVE keys (src/secrets.ts); none by default. */
   secrets?: Secrets;
+  /** Resolves the names of dns+tcp:// workers (tests inject one); the system resolver by default. */
+  resolve?: ResolveAddresses;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
@@ -95,7 +98,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
         const keys = readAllowedKeys(config);
         const removed = zap.setAllowed(keys);
         // A removed key's open connection would stay: make every connect-in peer re-authenticate.
-        if (removed.length > 0) for (const service of services.values()) await service.pool.rebindConnectIn();
+        if (removed.length > 0) for (const service of services.values()) await service.pool.renewConnectIn();
         return { allowed: keys.length, removed: removed.length };
       },
     }),
@@ -103,6 +106,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   let ownEndpoints: string[] = [];
 
   const closeSockets = () => {
+    for (const service of services.values()) service.stopDiscovery();
     for (const frontend of frontends.values()) frontend.close();
     for (const service of services.values()) service.pool.close();
     zap?.close();
@@ -114,7 +118,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
     try {
       await zap?.start();
       for (const service of services.values()) {
-        await service.start();
+        await service.start({ intervalMs: config.discovery.dnsIntervalMs, resolve: options.resolve ?? resolveWithLookup });
         const bound = service.pool.snapshot().find((worker) => worker.joined === "connect-in");
         if (bound) binds[service.name] = bound.endpoint;
         if (service.config.frontend) {
@@ -152,6 +156,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
   async function drain(): Promise<void> {
     draining = true;
     logger.info({ event: "draining", drainTimeoutMs: config.drainTimeoutMs }, "draining");
+    for (const service of services.values()) service.stopDiscovery();
     for (const service of services.values()) service.pool.stopAccepting();
     const closing = listeners.map((listener) => listener.close(config.drainTimeoutMs + 1_000));
     let timer: NodeJS.Timeout | undefined;

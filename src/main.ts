@@ -3,9 +3,13 @@
  * The composition root and the only file that touches `process`: CLI and environment
  * -> config -> logger -> tracing SDK (only when OTEL_* asks) -> gateway.start();
  * SIGTERM/SIGINT -> drain -> flush spans -> exit 0.
+ * With --processes N the first process only supervises N gateway processes (node:cluster,
+ * sharing the public port) and passes its signals on; see docs/scaling.md.
  * Exit codes: 0 after a clean stop, 1 on a runtime failure, 2 on bad config or usage.
  */
+import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { loadConfig, type Config } from "./config.js";
@@ -26,6 +30,9 @@ Options:
   -p, --port N          public HTTP port (env: ZMQ_GATEWAY_PORT; default 8080)
       --admin-port N    admin API port (env: ZMQ_GATEWAY_ADMIN_PORT; default 9090)
       --log-level L     fatal|error|warn|info|debug|trace|silent (env: ZMQ_GATEWAY_LOG_LEVEL)
+      --processes N     run N gateway processes sharing the public port (auto: one per core);
+                        process i serves admin on admin.port + i; no service may have a
+                        bind or frontend endpoint (one process cannot share them)
   -h, --help            show this help
   -v, --version         show the version
 
@@ -53,7 +60,7 @@ if (process.argv[2] === "keygen") {
   process.exit(0);
 }
 
-function readConfig(): Config {
+function readConfig(): { config: Config; processes: number } {
   let values;
   try {
     ({ values } = parseArgs({
@@ -62,6 +69,7 @@ function readConfig(): Config {
         port: { type: "string", short: "p" },
         "admin-port": { type: "string" },
         "log-level": { type: "string" },
+        processes: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -83,12 +91,71 @@ function readConfig(): Config {
   if (values.port !== undefined) env.ZMQ_GATEWAY_PORT = values.port;
   if (values["admin-port"] !== undefined) env.ZMQ_GATEWAY_ADMIN_PORT = values["admin-port"];
   if (values["log-level"] !== undefined) env.ZMQ_GATEWAY_LOG_LEVEL = values["log-level"];
+  const processes = values.processes === "auto" ? availableParallelism() : Number(values.processes ?? "1");
+  if (!Number.isInteger(processes) || processes < 1 || processes > 64) fail(`--processes: must be 1 to 64 or auto (got "${values.processes}")`, 2);
+  let config: Config;
   try {
-    return loadConfig({ file: values.config, env });
+    config = loadConfig({ file: values.config, env });
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message, 2);
     throw error;
   }
+  const shared = Object.entries(config.services).filter(([, service]) => service.bind || service.frontend);
+  if (processes > 1 && shared.length > 0) {
+    const names = shared.map(([name]) => name).join(", ");
+    fail(`--processes ${processes}: ${names} has a bind or frontend endpoint, which only one process can own; run replicas of one process each instead (docs/scaling.md)`, 2);
+  }
+  // A process of a group: its own admin port (admin.port + index; 0 stays 0).
+  const index = Number(process.env.ZMQ_GATEWAY_PROCESS_INDEX ?? "0");
+  if (cluster.isWorker && config.admin.port !== 0) config = Object.freeze({ ...config, admin: { ...config.admin, port: config.admin.port + index } });
+  return { config, processes };
+}
+
+/**
+ * The primary of `--processes N`: forks N gateway processes (node:cluster shares the
+ * public port among them; each has its own ZeroMQ links), passes SIGTERM/SIGINT on, and
+ * exits once all have exited: 0 when all exited 0. A process that exits on its own stops
+ * the group (exit 1), so the supervisor (Docker, Kubernetes, systemd) restarts it whole.
+ * Never resolves: the primary ends by process.exit.
+ */
+function superviseProcesses(config: Config, count: number): Promise<never> {
+  const logger = createLogger(config.log.level).child({ process: "primary" });
+  let stopping = false;
+  let failed = false;
+  const stopAll = () => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) if (worker && !worker.isDead()) worker.process.kill("SIGTERM");
+  };
+  const exits = Array.from({ length: count }, (_, index) => {
+    const worker = cluster.fork({ ZMQ_GATEWAY_PROCESS_INDEX: String(index) });
+    return new Promise<number | null>((resolve) =>
+      worker.once("exit", (code, signal) => {
+        if (!stopping) {
+          failed = true;
+          logger.error({ event: "process-exited", index, code, signal }, "a gateway process exited by itself: stopping the group");
+          stopAll();
+        }
+        resolve(code);
+      }),
+    );
+  });
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => {
+      logger.info({ event: "signal", signal }, "signal received: stopping the gateway processes");
+      stopAll();
+    });
+  }
+  // SIGHUP (reload the CURVE allow-list) goes to every process.
+  process.on("SIGHUP", () => {
+    for (const worker of Object.values(cluster.workers ?? {})) if (worker && !worker.isDead()) worker.process.kill("SIGHUP");
+  });
+  logger.info({ event: "processes", processes: count, pid: process.pid }, `started ${count} gateway processes`);
+  void Promise.all(exits).then((codes) => {
+    const code = !failed && codes.every((exitCode) => exitCode === 0) ? 0 : 1;
+    logger.info({ event: "stopped", codes }, "all gateway processes stopped");
+    logger.flush(() => process.exit(code));
+  });
+  return new Promise<never>(() => {});
 }
 
 function readTracing(): TracingSettings {
@@ -100,9 +167,24 @@ function readTracing(): TracingSettings {
   }
 }
 
-const config = readConfig();
+function readSecrets(config: Config): Secrets {
+  try {
+    return loadSecrets(config, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message, 2);
+    throw error;
+  }
+}
+
+const { config, processes } = readConfig();
 const tracingSettings = readTracing();
-const logger = createLogger(config.log.level);
+if (cluster.isPrimary && processes > 1) {
+  readSecrets(config); // fail fast (exit 2) here rather than in every process
+  await superviseProcesses(config, processes);
+}
+const logger = cluster.isWorker
+  ? createLogger(config.log.level).child({ process: Number(process.env.ZMQ_GATEWAY_PROCESS_INDEX), pid: process.pid })
+  : createLogger(config.log.level);
 let tracing: Tracing | undefined;
 if (tracingSettings.enabled) {
   const { startTracing } = await import("./telemetry/sdk.js");
@@ -111,13 +193,7 @@ if (tracingSettings.enabled) {
 logger.info({ event: "tracing", ...tracingSettings }, tracingSettings.enabled ? "tracing on" : "tracing off");
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
-let secrets: Secrets;
-try {
-  secrets = loadSecrets(config, process.env);
-} catch (error) {
-  if (error instanceof ConfigError) fail(error.message, 2);
-  throw error;
-}
+const secrets = readSecrets(config);
 const gateway = createGateway(config, logger, { registry, secrets });
 process.on("SIGHUP", () => {
   gateway.reloadAllowedKeys().then(

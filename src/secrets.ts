@@ -57,13 +57,13 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv): Secrets {
   };
 }
 
-/** Allowed connect-in worker keys: the config list plus the keys file (one a line, # comments). */
+/** Allowed connect-in worker keys: the config list plus the keys file (one a line; lines starting with # are comments). */
 export function readAllowedKeys(config: Config): string[] {
   const keys = new Set(config.curve.allowedKeys);
   if (config.curve.allowedKeysFile) {
     for (const line of readSecretFile(config.curve.allowedKeysFile, "curve.allowedKeysFile").split("\n")) {
-      const key = line.replace(/#.*/, "").trim();
-      if (!key) continue;
+      const key = line.trim();
+      if (!key || key.startsWith("#")) continue; // Z85 keys may contain "#": only whole lines are comments
       if (!Z85_KEY_PATTERN.test(key)) throw new ConfigError(`invalid config: curve.allowedKeysFile: "${key}" is not a 40-character Z85 key`);
       keys.add(key);
     }

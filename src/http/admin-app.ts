@@ -13,6 +13,7 @@ import type { GatewayMetrics } from "../telemetry/metrics.js";
 import type { EndpointPolicy } from "../services/endpoint-policy.js";
 import { accessLog } from "./access-log.js";
 import { adminAuth } from "./admin-auth.js";
+import { mountConsole } from "./console/console-routes.js";
 import { errorHandler, problemResponse } from "./problem-response.js";
 import type { ServiceDirectory } from "./public-app.js";
 
@@ -123,5 +124,6 @@ export function createAdminApp(directory: AdminDirectory, logger: Logger, metric
     return c.body(null, 204);
   });
 
+  mountConsole(app, { directory, logger, metrics });
   return app;
 }

@@ -9,6 +9,7 @@ import type { CorrelationIds } from "../protocol/frames.js";
 import { encodeRequestMeta, type RequestMeta } from "../protocol/meta.js";
 import { decodeReply, type DecodedReply } from "../protocol/reply.js";
 import type { Logger } from "../telemetry/logger.js";
+import { DnsDiscovery, parseDnsEndpoint, resolveWithLookup, type DiscoverySettings } from "./dns-discovery.js";
 import type { LinkOptions } from "./worker-link.js";
 import { WorkerPool, type JobResult, type PoolObserver } from "./worker-pool.js";
 
@@ -38,10 +39,13 @@ export class Service {
   readonly config: ServiceConfig;
   readonly pool: WorkerPool;
   badReplies = 0;
+  private readonly logger: Logger | undefined;
+  private readonly discoveries: DnsDiscovery[] = [];
 
   constructor(name: string, config: ServiceConfig, ids: CorrelationIds, link: LinkOptions, observer?: PoolObserver, logger?: Logger) {
     this.name = name;
     this.config = config;
+    this.logger = logger;
     this.pool = new WorkerPool(
       { name, observer, window: config.window, queueLimit: config.queueLimit, retry: config.retry, outlier: config.outlier, link },
       ids,
@@ -49,12 +53,28 @@ export class Service {
     );
   }
 
-  /** Binds the connect-in endpoint and connects to the configured workers. */
-  async start(): Promise<void> {
+  /**
+   * Binds the connect-in endpoint and connects to the configured workers; a dns+tcp://
+   * entry starts its discovery (resolved once before this resolves, then on an interval).
+   */
+  async start(discovery: DiscoverySettings = { intervalMs: 5_000, resolve: resolveWithLookup }): Promise<void> {
     if (this.config.bind) await this.pool.addWorker("in", this.config.bind, this.config.mode, "connect-in");
     for (const worker of this.config.workers) {
-      await this.pool.addWorker("out", worker.endpoint, worker.meta === undefined ? this.config.mode : worker.meta ? "meta" : "plain", "config", { serverKey: worker.serverKey });
+      const mode = worker.meta === undefined ? this.config.mode : worker.meta ? "meta" : "plain";
+      if (parseDnsEndpoint(worker.endpoint)) {
+        const target = { service: this.name, endpoint: worker.endpoint, mode, extras: { serverKey: worker.serverKey } } as const;
+        const found = new DnsDiscovery(this.pool, target, discovery, this.logger);
+        this.discoveries.push(found);
+        await found.start();
+        continue;
+      }
+      await this.pool.addWorker("out", worker.endpoint, mode, "config", { serverKey: worker.serverKey });
     }
+  }
+
+  /** Stops re-resolving dns+tcp:// workers (drain); the workers found stay until the pool closes. */
+  stopDiscovery(): void {
+    for (const discovery of this.discoveries) discovery.stop();
   }
 
   /** The deadline (performance.now() clock) for a caller-supplied timeout. */

@@ -101,16 +101,6 @@ export class WorkerLink {
     void this.receive();
   }
 
-  /**
-   * Unbinds and binds the connect-in endpoint again: every peer is disconnected and must
-   * reconnect, and so pass the ZAP check again (used when a key leaves the allow-list).
-   */
-  async rebind(): Promise<void> {
-    if (this.kind !== "in" || this.closed) return;
-    await this.socket.unbind(this.endpoint);
-    await this.socket.bind(this.endpoint);
-  }
-
   /** Queues frames for sending; they leave one at a time. Failures go to `onSendFailed`. */
   send(frames: Buffer[]): void {
     this.sends.push(frames);

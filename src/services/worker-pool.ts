@@ -55,6 +55,21 @@ interface Attempt {
   handle: AttemptHandle | undefined;
 }
 
+/** Binds a fresh link on an endpoint a closing socket may still hold for a moment (up to ~2 s). */
+async function bindFresh(create: () => WorkerLink): Promise<WorkerLink> {
+  for (let attempt = 0; ; attempt++) {
+    const link = create();
+    try {
+      await link.start();
+      return link;
+    } catch (error) {
+      link.close();
+      if (attempt >= 100 || (error as { code?: string }).code !== "EADDRINUSE") throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
 /** How many queued calls pump() looks past the head for one a free worker may take. */
 const QUEUE_SCAN_LIMIT = 64;
 
@@ -437,10 +452,10 @@ export class WorkerPool {
    * requests cannot be told apart, so they run to their deadline; only slots of requests
    * already answered (late, cancelled) are freed.
    */
-  private onPeerLost(worker: Worker): void {
+  private onPeerLost(worker: Worker, allLost = false): void {
     for (const attempt of [...this.pending.values()]) {
       if (attempt.worker !== worker) continue;
-      if (worker.link.kind === "in" && attempt.state === "active") continue;
+      if (!allLost && worker.link.kind === "in" && attempt.state === "active") continue;
       const state = attempt.state;
       this.release(attempt);
       if (state !== "active") continue;
@@ -504,9 +519,24 @@ export class WorkerPool {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Makes every connect-in peer reconnect (and re-authenticate). */
-  async rebindConnectIn(): Promise<void> {
-    for (const worker of this.workerList) if (worker.link.kind === "in") await worker.link.rebind();
+  /**
+   * Closes and re-binds every connect-in endpoint, so each peer reconnects and passes the
+   * ZAP check again (libzmq's unbind keeps accepted connections open; only closing the
+   * socket drops them). Requests held on the old socket are certainly lost: retried when
+   * safe, failed WORKER_LOST otherwise.
+   */
+  async renewConnectIn(): Promise<void> {
+    for (const worker of this.workerList.filter((candidate) => candidate.link.kind === "in")) {
+      const old = worker.link;
+      this.byLink.delete(old);
+      old.close();
+      this.onPeerLost(worker, true);
+      const link = await bindFresh(() => new WorkerLink("in", old.endpoint, this.options.link, this.linkEvents));
+      this.byLink.set(link, worker);
+      worker.link = link;
+      worker.sendBlocked = false;
+    }
+    this.pump();
   }
 
   /** Stops accepting jobs without failing those under way (drain has begun). */

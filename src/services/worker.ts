@@ -11,7 +11,8 @@ export type WorkerState = "idle" | "busy" | "suspect" | "ejected" | "disconnecte
 
 export class Worker {
   readonly id: string;
-  readonly link: WorkerLink;
+  /** Replaced when a connect-in endpoint is renewed (see WorkerPool.renewConnectIn). */
+  link: WorkerLink;
   readonly mode: WorkerMode;
   readonly joined: WorkerJoin;
   /** Requests each connected peer may hold at once. */

@@ -49,9 +49,8 @@ const outcomeErrors: Record<AttemptOutcome, string | undefined> = {
   cancelled: undefined,
 };
 
-function tracer() {
-  return trace.getTracer(TRACER_NAME);
-}
+/** A proxy: it finds the SDK's tracer once one is registered, and is a no-op before. */
+const tracer = trace.getTracer(TRACER_NAME);
 
 /** The caller context a job carries, when it is an OTel Context; the root context otherwise. */
 function asContext(value: unknown): Context {
@@ -84,7 +83,7 @@ export function createTracingObserver(): PoolObserver {
   return {
     attemptStarted(info: AttemptInfo): AttemptHandle | undefined {
       const parent = asContext(info.context);
-      const span = tracer().startSpan(`zmq.request ${info.service}`, { kind: SpanKind.CLIENT }, parent);
+      const span = tracer.startSpan(`zmq.request ${info.service}`, { kind: SpanKind.CLIENT }, parent);
       if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return undefined;
       if (span.isRecording()) {
         span.setAttributes({
@@ -124,7 +123,7 @@ export interface FrontDoorSpan {
  * clients send raw frames, so the span starts a new trace.
  */
 export function startFrontDoorSpan(service: string, endpoint: string): FrontDoorSpan {
-  const span = tracer().startSpan(`zmq.frontend ${service}`, { kind: SpanKind.SERVER, root: true }, ROOT_CONTEXT);
+  const span = tracer.startSpan(`zmq.frontend ${service}`, { kind: SpanKind.SERVER, root: true }, ROOT_CONTEXT);
   if (span.isRecording()) span.setAttributes({ [attributes.service]: service, [attributes.frontendEndpoint]: endpoint });
   return {
     context: trace.setSpan(ROOT_CONTEXT, span),

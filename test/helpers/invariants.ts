@@ -13,7 +13,7 @@ export async function assertAtRest(read: () => Promise<AdminServices>, service: 
     return s.inFlight === 0 && s.queued === 0;
   }, `${service} to have nothing queued or in flight`);
   const s = await find();
-  const c = s.counters as Record<string, number>;
+  const c = s.counters;
   const ended = c.replied! + c.lost! + c.timedOutInFlight! + c.cancelledInFlight! + c.drainedInFlight!;
   assert.equal(c.sent, ended, `sent (${c.sent}) = replied + lost + timed out + cancelled + drained (${ended}): ${JSON.stringify(c)}`);
   return s;

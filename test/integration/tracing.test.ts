@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { Request } from "zeromq";
-import { spawnGateway, writeConfigFile, type GatewayProcess } from "../helpers/gateway-process.js";
+import { readTracingSettings } from "../../src/telemetry/tracing-settings.js";
+import { runCli, spawnGateway, writeConfigFile, type GatewayProcess } from "../helpers/gateway-process.js";
 import { SpanKindCode, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../helpers/otlp-receiver.js";
 import { waitUntil } from "../helpers/wait.js";
 import { echo, spawnNodeWorker, spawnPythonWorker, startWorker, type InProcessWorker, type WorkerProcess } from "../helpers/workers.js";
@@ -291,6 +292,39 @@ describe("tracing off", () => {
     } finally {
       worker.close();
       await receiver.close();
+    }
+  });
+});
+
+describe("tracing settings from the environment", () => {
+  test("an OTLP endpoint or OTEL_TRACES_EXPORTER=otlp turns tracing on, with protobuf unless http/json is asked for", () => {
+    assert.deepEqual(readTracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" }), { enabled: true, protocol: "http/protobuf" });
+    assert.deepEqual(readTracingSettings({ OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" }), { enabled: true, protocol: "http/json" });
+    assert.deepEqual(
+      readTracingSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://collector/v1/traces", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }),
+      { enabled: true, protocol: "http/json" },
+    );
+  });
+
+  test("no endpoint, OTEL_TRACES_EXPORTER=none or OTEL_SDK_DISABLED=true leave tracing off", () => {
+    assert.equal(readTracingSettings({}).enabled, false);
+    assert.equal(readTracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: "" }).enabled, false);
+    assert.equal(readTracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_TRACES_EXPORTER: "none" }).enabled, false);
+    assert.equal(readTracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_SDK_DISABLED: "true" }).enabled, false);
+  });
+
+  test("a value the gateway cannot honour stops the CLI with exit code 2 and names the variable", async () => {
+    const config = writeConfigFile({ services: {} });
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ OTEL_TRACES_EXPORTER: "console" }, /OTEL_TRACES_EXPORTER: "console" is not supported/],
+      [{ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }, /OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" is not supported/],
+      [{ OTEL_EXPORTER_OTLP_ENDPOINT: "127.0.0.1:4318" }, /OTEL_EXPORTER_OTLP_ENDPOINT: must be an http\(s\) URL/],
+      [{ OTEL_TRACES_EXPORTER: "otlp", OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "2" }, /OTEL_TRACES_SAMPLER_ARG: must be a number from 0 to 1/],
+    ];
+    for (const [env, message] of cases) {
+      const result = await runCli(["--config", config], { ...blankOtelEnv(), ...env });
+      assert.equal(result.code, 2, JSON.stringify(env));
+      assert.match(result.stderr, message);
     }
   });
 });
