@@ -21,6 +21,8 @@ export interface BenchArgs {
   window: number;
   /** Also measure at 1 connection (the latency run). */
   latencyRun: boolean;
+  /** Runs of each measured load; the median by req/s is reported. */
+  repeats: number;
   /** Seconds of each window of the ZeroMQ-leg micro-benchmark. */
   zmqLegSeconds: number;
   /** Soak mode: steady load on the gateway for this many seconds instead of the run. */
@@ -31,6 +33,10 @@ export interface BenchArgs {
   out: string | undefined;
   /** Gateway entry script; default dist/src/main.js (another build, to compare). */
   gatewayMain: string | undefined;
+  /** Run the gateway under `node --cpu-prof` and summarize where its time went. */
+  cpuProfile: boolean;
+  /** `--help`: print USAGE and exit 0. */
+  help: boolean;
 }
 
 export class BenchArgsError extends Error {
@@ -44,11 +50,14 @@ export const USAGE = `npm run bench -- [flags]
   --only LIST       comma list of ${SECTIONS.join(",")} (default all)
   --window N        add a gateway row with window N (2..4) beside the default 1
   --no-latency      skip the 1-connection latency runs
+  --repeat N        run each measured load N times, report the median by req/s (default 1)
   --zmq-seconds S   seconds per window of the ZeroMQ-leg micro-benchmark (default 5)
   --soak S          soak mode: steady load on the gateway for S seconds, RSS every 10 s
   --keep-logs       keep the temporary folder with configs and server logs
   --out FILE        JSON results file (default bench/results/latest.json or soak.json)
-  --gateway FILE    gateway entry script (default dist/src/main.js), to compare builds`;
+  --gateway FILE    gateway entry script (default dist/src/main.js), to compare builds
+  --help            this text
+  --cpu-prof        profile the gateway (node --cpu-prof; slows it) into bench/results/profiles/`;
 
 function positive(
   name: string,
@@ -80,18 +89,19 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         only: { type: "string" },
         window: { type: "string" },
         "no-latency": { type: "boolean" },
+        repeat: { type: "string" },
         "zmq-seconds": { type: "string" },
         soak: { type: "string" },
         "keep-logs": { type: "boolean" },
         out: { type: "string" },
         gateway: { type: "string" },
+        "cpu-prof": { type: "boolean" },
         help: { type: "boolean" },
       },
     }));
   } catch (error) {
     throw new BenchArgsError(`${(error as Error).message}\n${USAGE}`);
   }
-  if (values.help) throw new BenchArgsError(USAGE);
   const only = values.only
     ?.split(",")
     .map((s) => s.trim())
@@ -108,10 +118,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     sections: new Set(only as Section[]),
     window: positive("window", values.window, 1, 1, 4),
     latencyRun: !values["no-latency"],
+    repeats: positive("repeat", values.repeat, 1, 1, 9),
     zmqLegSeconds: positive("zmq-seconds", values["zmq-seconds"], 5),
     soakSeconds: values.soak === undefined ? undefined : positive("soak", values.soak, 600),
     keepLogs: values["keep-logs"] ?? false,
     out: values.out,
     gatewayMain: values.gateway === undefined ? undefined : resolve(values.gateway),
+    cpuProfile: values["cpu-prof"] ?? false,
+    help: values.help ?? false,
   };
 }

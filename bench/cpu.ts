@@ -5,7 +5,7 @@
  * own PIDs and are listed separately), and nothing of wrk's.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** A server-side process and what it is to its peer. */
 export interface ServerProcess {
@@ -30,14 +30,8 @@ export function clockTicksPerSecond(): number {
   return ticksPerSecond;
 }
 
-/** utime + stime of one process, in microseconds; 0 if it is gone. */
-export function readCpuMicros(pid: number): number {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return 0;
-  }
+/** utime + stime from the text of a /proc stat file, in µs. */
+function statMicros(stat: string): number {
   // The command name (field 2) may hold spaces and parentheses: split after the last ")".
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const utime = Number(fields[11]); // field 14 of the full line
@@ -45,11 +39,53 @@ export function readCpuMicros(pid: number): number {
   return ((utime + stime) * 1_000_000) / clockTicksPerSecond();
 }
 
-/** CPU micros of each process, keyed by PID. */
-export type CpuSnapshot = Map<number, number>;
+/** utime + stime of one process (all its threads), in µs; 0 if it is gone. */
+export function readCpuMicros(pid: number): number {
+  try {
+    return statMicros(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU of each thread of a process, summed by thread name (`node`, `ZMQbg/IO/0`,
+ * `libuv-worker`, ...), in µs: shows whether the JavaScript thread or ZeroMQ's I/O
+ * thread does the work. Threads that exit between two snapshots are not counted.
+ */
+export function readThreadMicros(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      byName.set(name, (byName.get(name) ?? 0) + statMicros(stat));
+    } catch {
+      // the thread exited while we looked
+    }
+  }
+  return byName;
+}
+
+/** CPU µs of each process (keyed by PID) and of each named thread group (keyed `role:name:thread`). */
+export interface CpuSnapshot {
+  processes: Map<number, number>;
+  threads: Map<string, number>;
+}
 
 export function snapshotCpu(processes: readonly ServerProcess[]): CpuSnapshot {
-  return new Map(processes.map((p) => [p.pid, readCpuMicros(p.pid)]));
+  const threads = new Map<string, number>();
+  for (const p of processes) {
+    for (const [name, us] of readThreadMicros(p.pid))
+      threads.set(`${p.role}:${p.name}:${name}`, us);
+  }
+  return { processes: new Map(processes.map((p) => [p.pid, readCpuMicros(p.pid)])), threads };
 }
 
 /** CPU spent between two snapshots, per request, in µs. */
@@ -60,6 +96,8 @@ export interface CpuPerRequest {
   frontUs: number;
   /** Per process, µs per request, keyed `role:name:pid`. */
   byProcessUs: Record<string, number>;
+  /** Per thread name within each process, µs per request, keyed `role:name:thread`; zeros left out. */
+  byThreadUs: Record<string, number>;
 }
 
 export function cpuPerRequest(
@@ -72,13 +110,18 @@ export function cpuPerRequest(
   let total = 0;
   let front = 0;
   for (const p of processes) {
-    const spent = (after.get(p.pid) ?? 0) - (before.get(p.pid) ?? 0);
+    const spent = (after.processes.get(p.pid) ?? 0) - (before.processes.get(p.pid) ?? 0);
     total += spent;
     if (p.role === "front") front += spent;
     byProcessUs[`${p.role}:${p.name}:${p.pid}`] = round(spent / Math.max(requests, 1));
   }
   const per = (us: number) => round(us / Math.max(requests, 1));
-  return { totalUs: per(total), frontUs: per(front), byProcessUs };
+  const byThreadUs: Record<string, number> = {};
+  for (const [key, us] of after.threads) {
+    const spent = per(us - (before.threads.get(key) ?? us));
+    if (spent > 0) byThreadUs[key] = spent;
+  }
+  return { totalUs: per(total), frontUs: per(front), byProcessUs, byThreadUs };
 }
 
 function round(value: number): number {

@@ -17,6 +17,24 @@ export interface Ratio {
   cpuPerRequest: number;
 }
 
+/** Above this share of a CPU used by other processes, a load counts as disturbed. */
+export const NOISY_PERCENT = 5;
+
+/**
+ * Whether other processes may have moved a load's numbers: they took more than
+ * NOISY_PERCENT of the server CPU; or of the wrk CPU when wrk may have had to wait for
+ * it (wrk + others near 100%) or when the run measures latency at 1 connection, where
+ * wrk's own wake-ups are part of every request.
+ */
+export function isNoisy(load: LoadResult): boolean {
+  const server = load.otherCpuPercent ?? 0;
+  const wrkOther = load.loadCpuOtherPercent ?? 0;
+  const wrkStarved = (load.wrkCpuPercent ?? 0) + wrkOther > 90;
+  return (
+    server > NOISY_PERCENT || (wrkOther > NOISY_PERCENT && (wrkStarved || load.connections === 1))
+  );
+}
+
 /** A load's key, e.g. `GET c64`. */
 export function loadKey(load: Pick<LoadResult, "method" | "connections">): string {
   return `${load.method} c${load.connections}`;
@@ -85,8 +103,11 @@ export function resultsTable(peers: readonly PeerResult[]): string {
         load.cpuPerRequest.frontUs.toFixed(1),
         load.serverCpuBusyPercent ?? "-",
         load.otherCpuPercent ?? "-",
+        load.wrkCpuPercent ?? "-",
+        load.loadCpuOtherPercent ?? "-",
         load.bytesPerResponse,
         errors,
+        isNoisy(load) ? "noisy" : "",
       ];
     }),
   );
@@ -100,8 +121,11 @@ export function resultsTable(peers: readonly PeerResult[]): string {
     "front µs/req",
     "server CPU %",
     "other %",
+    "wrk CPU %",
+    "other on wrk CPU %",
     "bytes/resp",
     "errors",
+    "",
   ];
   return table(header, rows);
 }

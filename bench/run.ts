@@ -6,23 +6,28 @@
  * is stopped by PID, on success, error and Ctrl-C. Exit 0; 1 if a peer failed or a
  * soak did not drain; 2 on bad flags.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { BenchArgs, Section } from "./args.js";
-import { BenchArgsError, parseBenchArgs } from "./args.js";
+import { BenchArgsError, parseBenchArgs, USAGE } from "./args.js";
 import { MONGREL2, NGINX, WRK, ensurePackages, requireExecutable } from "./apt.js";
+import type { ProfileSummary } from "./cpu-profile.js";
+import { summarizeProfile } from "./cpu-profile.js";
 import { distFile, resultsDir } from "./paths.js";
 import { pinningEnabled, SERVER_CPU } from "./pinning.js";
 import { killAllSync, startProcess, tailOf, terminateAll } from "./processes.js";
 import { startBaseline } from "./peers/baseline.js";
+import type { GatewayOptions } from "./peers/gateway.js";
 import { startGateway } from "./peers/gateway.js";
 import { startMongrel2 } from "./peers/mongrel2.js";
 import { startNginx } from "./peers/nginx.js";
 import type { Peer } from "./peers/peer.js";
 import {
   computeRatios,
+  isNoisy,
   latencyOverheadUs,
   loadKey,
+  NOISY_PERCENT,
   ratiosTable,
   resultsTable,
   rssTable,
@@ -35,25 +40,32 @@ import { describeMachine } from "./versions.js";
 import { writeWrkScripts } from "./wrk.js";
 import type { LegResult } from "./zmq-leg.js";
 
-/** Above this share of the server CPU used by others during a load, the run is flagged as noisy. */
-const NOISY_PERCENT = 5;
-
 interface PeerStart {
   id: string;
   section: Section;
   start: (workDir: string) => Promise<Peer>;
 }
 
+function gatewayOptions(args: BenchArgs, window: number, id: string): GatewayOptions {
+  const cpuProfileDir = args.cpuProfile ? `${resultsDir}/profiles/${id}-${Date.now()}` : undefined;
+  return { window, main: args.gatewayMain, cpuProfileDir };
+}
+
 function peerStarts(args: BenchArgs): PeerStart[] {
   const all: PeerStart[] = [
     { id: "baseline", section: "baseline", start: startBaseline },
-    { id: "gateway", section: "gateway", start: (dir) => startGateway(dir, 1, args.gatewayMain) },
+    {
+      id: "gateway",
+      section: "gateway",
+      start: (dir) => startGateway(dir, gatewayOptions(args, 1, "gateway")),
+    },
     ...(args.window > 1
       ? [
           {
             id: `gateway-w${args.window}`,
             section: "gateway" as const,
-            start: (dir: string) => startGateway(dir, args.window, args.gatewayMain),
+            start: (dir: string) =>
+              startGateway(dir, gatewayOptions(args, args.window, `gateway-w${args.window}`)),
           },
         ]
       : []),
@@ -86,6 +98,21 @@ async function runZmqLeg(seconds: number, workDir: string): Promise<LegResult[]>
   return (JSON.parse(line.slice("ZMQ_LEG ".length)) as { results: LegResult[] }).results;
 }
 
+/** Summarizes the .cpuprofile files in `dir` and prints the top of each. */
+function printProfiles(dir: string): ProfileSummary[] {
+  const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
+  return files.map((file) => {
+    const summary = summarizeProfile(`${dir}/${file}`);
+    console.log(`cpu profile ${summary.file} (${summary.durationMs} ms of main thread):`);
+    for (const share of summary.byBucket)
+      console.log(`  ${String(share.percent).padStart(5)}%  ${share.name}`);
+    console.log("  top functions (self time):");
+    for (const share of summary.byFunction)
+      console.log(`  ${String(share.percent).padStart(5)}%  ${share.name}`);
+    return summary;
+  });
+}
+
 async function runPeers(args: BenchArgs, plan: LoadPlan, workDir: string) {
   const peers: PeerResult[] = [];
   const failures: { id: string; error: string }[] = [];
@@ -104,6 +131,7 @@ async function runPeers(args: BenchArgs, plan: LoadPlan, workDir: string) {
     try {
       const result = await measurePeer(peer, plan);
       result.stopped = await peer.stop();
+      if (peer.cpuProfileDir) result.cpuProfile = printProfiles(peer.cpuProfileDir);
       peers.push(result);
     } catch (error) {
       await peer.stop();
@@ -123,6 +151,7 @@ async function fullRun(args: BenchArgs, wrkPath: string, workDir: string): Promi
     durationSeconds: args.durationSeconds,
     warmupSeconds: args.warmupSeconds,
     latencyRun: args.latencyRun,
+    repeats: args.repeats,
   };
   const { peers, failures } = await runPeers(args, plan, workDir);
   let zmqLeg: LegResult[] | undefined;
@@ -158,14 +187,10 @@ async function fullRun(args: BenchArgs, wrkPath: string, workDir: string): Promi
     console.log(`\n${rssTable(peers)}\n`);
   }
   if (zmqLeg) console.log(`${zmqLegTable(zmqLeg)}\n`);
-  const noisy = peers.flatMap((p) =>
-    p.loads
-      .filter((l) => (l.otherCpuPercent ?? 0) > NOISY_PERCENT)
-      .map((l) => `${p.id} ${loadKey(l)}`),
-  );
+  const noisy = peers.flatMap((p) => p.loads.filter(isNoisy).map((l) => `${p.id} ${loadKey(l)}`));
   if (noisy.length > 0) {
     console.warn(
-      `warning: other processes used over ${NOISY_PERCENT}% of the server CPU during: ${noisy.join(", ")}; rerun those on a quiet machine`,
+      `warning: other processes took over ${NOISY_PERCENT}% of a CPU the load needed during: ${noisy.join(", ")}; rerun those on a quiet machine (--only, --repeat)`,
     );
   }
   for (const f of failures) console.error(`FAILED ${f.id}: ${f.error}`);
@@ -183,6 +208,10 @@ async function main(): Promise<number> {
       return 2;
     }
     throw error;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
   }
   const soak = args.soakSeconds !== undefined;
   ensurePackages([

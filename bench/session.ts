@@ -8,12 +8,13 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { PendingState } from "./admin.js";
 import { readPendingSettled } from "./admin.js";
+import type { ProfileSummary } from "./cpu-profile.js";
 import type { CpuPerRequest, ServerProcess } from "./cpu.js";
 import { cpuPerRequest, readCpuBusyMicros, snapshotCpu } from "./cpu.js";
 import type { RssKiB } from "./memory.js";
 import { readRss } from "./memory.js";
 import type { Peer } from "./peers/peer.js";
-import { pinningEnabled, SERVER_CPU } from "./pinning.js";
+import { LOAD_CPU, pinningEnabled, SERVER_CPU } from "./pinning.js";
 import type { Method, WrkResult } from "./wrk.js";
 import { runWrk } from "./wrk.js";
 
@@ -25,6 +26,8 @@ export interface LoadPlan {
   warmupSeconds: number;
   /** Also run GET and POST at 1 connection. */
   latencyRun: boolean;
+  /** Runs of each measured load; the median by req/s is kept. */
+  repeats: number;
 }
 
 /** A measured wrk run with the server CPU it cost. */
@@ -37,6 +40,12 @@ export interface LoadResult extends WrkResult {
   serverCpuBusyPercent: number | undefined;
   /** Share of the server CPU used by anything else (other users of a shared machine), %. */
   otherCpuPercent: number | undefined;
+  /** Share of the load CPU used by wrk, %: near 100 means wrk, not the peer, set the pace. */
+  wrkCpuPercent: number | undefined;
+  /** Share of the load CPU used by anything but wrk, %: a noise flag like otherCpuPercent. */
+  loadCpuOtherPercent: number | undefined;
+  /** With `--repeat N`: req/s of every run; the result is the median one. */
+  repeatsRequestsPerSecond?: number[];
 }
 
 export interface PeerResult {
@@ -53,6 +62,8 @@ export interface PeerResult {
   pendingAfter?: PendingState | { error: string };
   /** How each process ended on stop (the gateway should drain and exit 0). */
   stopped?: Record<string, number | string>;
+  /** Where the gateway's main thread spent its time, with `--cpu-prof`. */
+  cpuProfile?: ProfileSummary[];
 }
 
 function describe(peer: Peer, result: LoadResult): string {
@@ -63,11 +74,23 @@ function describe(peer: Peer, result: LoadResult): string {
     `${String(result.requestsPerSecond).padStart(7)} req/s  p50 ${ms(result.latencyUs.p50)} ms  ` +
     `p99 ${ms(result.latencyUs.p99)} ms  cpu ${result.cpuPerRequest.totalUs} µs/req ` +
     `(front ${result.cpuPerRequest.frontUs})  server CPU ${result.serverCpuBusyPercent ?? "?"}% ` +
-    `other ${result.otherCpuPercent ?? "?"}%${errors > 0 ? `  ERRORS ${JSON.stringify(result.errors)}` : ""}`
+    `other ${result.otherCpuPercent ?? "?"}%  wrk CPU ${result.wrkCpuPercent ?? "?"}% ` +
+    `other ${result.loadCpuOtherPercent ?? "?"}%${errors > 0 ? `  ERRORS ${JSON.stringify(result.errors)}` : ""}` +
+    `\n${" ".repeat(13)}front threads µs/req: ${frontThreads(result.cpuPerRequest)}`
   );
 }
 
-async function measuredRun(
+/** The front process's busiest threads, e.g. `node 120, ZMQbg/IO/0 80`. */
+function frontThreads(cpu: CpuPerRequest): string {
+  return Object.entries(cpu.byThreadUs)
+    .filter(([key]) => key.startsWith("front:"))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([key, us]) => `${key.split(":").slice(2).join(":")} ${us}`)
+    .join(", ");
+}
+
+async function singleRun(
   peer: Peer,
   plan: LoadPlan,
   method: Method,
@@ -82,13 +105,17 @@ async function measuredRun(
   };
   const before = snapshotCpu(peer.processes);
   const busyBefore = readCpuBusyMicros(SERVER_CPU);
+  const loadBusyBefore = readCpuBusyMicros(LOAD_CPU);
   const startedAt = performance.now();
-  const { result } = await runWrk({ ...options, durationSeconds: plan.durationSeconds });
+  const { result, wrkCpuUs } = await runWrk({ ...options, durationSeconds: plan.durationSeconds });
   const wallUs = (performance.now() - startedAt) * 1000;
   const busyUs = readCpuBusyMicros(SERVER_CPU) - busyBefore;
+  const loadBusyUs = readCpuBusyMicros(LOAD_CPU) - loadBusyBefore;
   const after = snapshotCpu(peer.processes);
   let ownUs = 0;
-  for (const p of peer.processes) ownUs += (after.get(p.pid) ?? 0) - (before.get(p.pid) ?? 0);
+  for (const p of peer.processes) {
+    ownUs += (after.processes.get(p.pid) ?? 0) - (before.processes.get(p.pid) ?? 0);
+  }
   const percent = (us: number) =>
     pinningEnabled() ? Math.round((us / wallUs) * 1000) / 10 : undefined;
   const load: LoadResult = {
@@ -96,10 +123,32 @@ async function measuredRun(
     cpuPerRequest: cpuPerRequest(peer.processes, before, after, result.requests),
     serverCpuBusyPercent: percent(ownUs),
     otherCpuPercent: percent(Math.max(busyUs - ownUs, 0)),
+    wrkCpuPercent: percent(wrkCpuUs),
+    loadCpuOtherPercent: percent(Math.max(loadBusyUs - wrkCpuUs, 0)),
   };
   console.log(describe(peer, load));
   await sleep(500); // let closed connections settle before the next run
   return load;
+}
+
+/**
+ * `plan.repeats` runs of one load; keeps the run with the median req/s and records the
+ * req/s of all of them, so one disturbed run on a shared machine does not set the number.
+ */
+async function measuredRun(
+  peer: Peer,
+  plan: LoadPlan,
+  method: Method,
+  connections: number,
+): Promise<LoadResult> {
+  const runs: LoadResult[] = [];
+  for (let i = 0; i < plan.repeats; i++)
+    runs.push(await singleRun(peer, plan, method, connections));
+  if (runs.length === 1 && runs[0]) return runs[0];
+  const sorted = [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)] ?? sorted[0];
+  if (!median) throw new Error("no runs");
+  return { ...median, repeatsRequestsPerSecond: runs.map((r) => r.requestsPerSecond) };
 }
 
 async function warmUp(peer: Peer, plan: LoadPlan, method: Method): Promise<void> {

@@ -106,7 +106,7 @@ export async function runSoakMode(
   seconds: number,
 ): Promise<number> {
   const machine = describeMachine();
-  const peer = await startGateway(workDir, args.window, args.gatewayMain);
+  const peer = await startGateway(workDir, { window: args.window, main: args.gatewayMain });
   let result;
   try {
     console.log(`soaking ${peer.id} for ${seconds} s at ${args.connections} connections (POST)`);

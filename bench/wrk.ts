@@ -6,6 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { readCpuMicros } from "./cpu.js";
 import { FIXED_JSON } from "./payload.js";
 import { LOAD_CPU, pinCommand } from "./pinning.js";
 import { adoptPid } from "./processes.js";
@@ -90,7 +91,9 @@ export function parseWrkOutput(
  * One wrk run: `-t1 -c N -d Ss --latency`, keep-alive (wrk's default), pinned to the
  * load CPU. Resolves with the parsed result and wrk's raw output.
  */
-export function runWrk(options: WrkOptions): Promise<{ result: WrkResult; output: string }> {
+export function runWrk(
+  options: WrkOptions,
+): Promise<{ result: WrkResult; output: string; wrkCpuUs: number }> {
   const script = `${options.scriptDir}/${options.method === "GET" ? "get" : "post"}.lua`;
   const args = [
     "-t1",
@@ -108,17 +111,25 @@ export function runWrk(options: WrkOptions): Promise<{ result: WrkResult; output
     const child = spawn(command, fullArgs, { stdio: ["ignore", "pipe", "pipe"] });
     const release = child.pid === undefined ? () => true : adoptPid(child.pid); // killed on Ctrl-C
     let output = "";
+    // wrk's own CPU, sampled until it exits (the last < 200 ms are missed): shows whether
+    // the load generator, not the server, was the limit.
+    let wrkCpuUs = 0;
+    const sampler = setInterval(() => {
+      if (child.pid !== undefined) wrkCpuUs = Math.max(wrkCpuUs, readCpuMicros(child.pid));
+    }, 200);
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
     child.once("error", (error) => {
+      clearInterval(sampler);
       release();
       reject(error);
     });
     child.once("close", (code) => {
+      clearInterval(sampler);
       release();
       if (code !== 0) return reject(new Error(`wrk exited ${code}:\n${output.slice(-2_000)}`));
       try {
-        resolve({ result: parseWrkOutput(output, options), output });
+        resolve({ result: parseWrkOutput(output, options), output, wrkCpuUs });
       } catch (error) {
         reject(error instanceof Error ? error : new Error(String(error)));
       }

@@ -14,6 +14,8 @@ export const errorCodes = {
   WORKER_LOST: "the worker was lost while it held the request",
   BODY_TOO_LARGE: "the request body is larger than the service allows",
   BAD_REQUEST: "the request is malformed",
+  HEADERS_TOO_LARGE: "the request headers are larger than the gateway allows",
+  REQUEST_TIMEOUT: "the request was not received in time",
   DRAINING: "the gateway is shutting down",
   CANCELLED: "the client went away",
   NOT_FOUND: "no such resource",

@@ -41,15 +41,19 @@ function parseListening(line: string): { httpPort: number; adminPort: number } {
   return { httpPort: record.httpPort, adminPort: record.adminPort };
 }
 
-/**
- * Starts two workers and the gateway with `window` requests in flight per worker (1..4).
- * `main` is the gateway's entry script, dist/src/main.js unless another build is named.
- */
-export async function startGateway(
-  workDir: string,
-  window: number,
-  main = distFile("src/main.js"),
-): Promise<Peer> {
+export interface GatewayOptions {
+  /** Requests in flight per worker, 1..4. */
+  window: number;
+  /** The gateway's entry script; default dist/src/main.js. */
+  main?: string | undefined;
+  /** If set, the gateway runs under `node --cpu-prof` and writes its profile here on exit. */
+  cpuProfileDir?: string | undefined;
+}
+
+/** Starts two workers and the gateway in front of them. */
+export async function startGateway(workDir: string, options: GatewayOptions): Promise<Peer> {
+  const { window, main = distFile("src/main.js"), cpuProfileDir } = options;
+  const profileArgs = cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`] : [];
   const started: Started[] = [];
   return startOrCleanUp(started, async () => {
     const workers: Started[] = [];
@@ -75,7 +79,7 @@ export async function startGateway(
     const gateway = startProcess({
       name: "gateway",
       command: process.execPath,
-      args: [main, "--config", configPath],
+      args: [...profileArgs, main, "--config", configPath],
       cpu: SERVER_CPU,
       logPath: `${workDir}/gateway.log`,
     });
@@ -91,6 +95,7 @@ export async function startGateway(
       label: `gateway window ${window}`,
       url,
       adminServicesUrl: `http://127.0.0.1:${adminPort}/admin/services`,
+      cpuProfileDir,
       processes: [
         { pid: gateway.pid, role: "front", name: "gateway" },
         ...workers.map((worker) => ({

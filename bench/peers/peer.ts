@@ -20,6 +20,8 @@ export interface Peer {
   processes: readonly ServerProcess[];
   /** The gateway's `GET /admin/services`, where there is one. */
   adminServicesUrl?: string;
+  /** Where the front process writes its V8 CPU profile on exit (`--cpu-prof`). */
+  cpuProfileDir?: string | undefined;
   /** Stops every process (front first, so it drains) and reports how each one ended. */
   stop(): Promise<Record<string, number | string>>;
 }

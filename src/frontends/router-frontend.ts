@@ -59,7 +59,8 @@ export class RouterFrontend {
     try {
       for await (const frames of this.socket) {
         const delimiter = frames.findIndex((frame, index) => index > 0 && frame.length === 0);
-        if (delimiter < 0) {
+        // No envelope delimiter, or nothing after it: not a REQ-shaped request; a REP worker could not take it.
+        if (delimiter < 0 || delimiter === frames.length - 1) {
           this.counters.malformed++;
           continue;
         }

@@ -2,7 +2,10 @@
  * Starts a hono app on a node:http server and stops it gracefully. Port 0 lets the OS
  * choose; the bound port is returned.
  */
-import type { Server } from "node:http";
+import { STATUS_CODES, type Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { GatewayError, errorCodes, type ErrorCode } from "../errors.js";
+import { PROBLEM_CONTENT_TYPE, problemFor, problemStatus } from "./problem.js";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 
@@ -14,6 +17,26 @@ export interface Listener {
 }
 
 /** Anything with a WHATWG fetch handler, such as a hono app. */
+/**
+ * Requests Node's parser refuses (smuggling shapes such as CL+TE, duplicate
+ * Content-Length, obs-fold or bare LF; oversized heads; slow heads) never reach the app:
+ * they get a problem+json answer and the connection is closed.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  // As Node's own default: answer unless a response has already started on this socket.
+  if (!socket.writable || (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const code: ErrorCode =
+    error.code === "HPE_HEADER_OVERFLOW" ? "HEADERS_TOO_LARGE" : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "REQUEST_TIMEOUT" : "BAD_REQUEST";
+  const detail = code === "BAD_REQUEST" ? `the request could not be parsed (${error.code ?? "parse error"})` : errorCodes[code];
+  const body = JSON.stringify(problemFor(new GatewayError(code, detail)));
+  socket.end(
+    `HTTP/1.1 ${problemStatus[code]} ${STATUS_CODES[problemStatus[code]] ?? ""}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 export interface FetchApp {
   fetch: (request: Request, ...rest: never[]) => Response | Promise<Response>;
 }
@@ -38,6 +61,7 @@ export async function listen(app: FetchApp, host: string, port: number, limits: 
     },
   }) as Server;
   if (limits.maxConnections !== undefined) server.maxConnections = limits.maxConnections;
+  server.on("clientError", answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

@@ -15,6 +15,8 @@ export const problemStatus: Record<ErrorCode, number> = {
   WORKER_LOST: 502,
   BODY_TOO_LARGE: 413,
   BAD_REQUEST: 400,
+  HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
   DRAINING: 503,
   CANCELLED: 499,
   NOT_FOUND: 404,

@@ -18,7 +18,8 @@ function findPackageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, "package.json"))) {
     const parent = dirname(dir);
-    if (parent === dir) throw new Error("zmq-gateway: package.json not found above the console module");
+    if (parent === dir)
+      throw new Error("zmq-gateway: package.json not found above the console module");
     dir = parent;
   }
   return dir;
@@ -35,7 +36,8 @@ function swaggerUiDir(): string | undefined {
 const root = findPackageRoot();
 
 /** Scripts only from this origin; no inline script anywhere. Swagger UI sets inline styles. */
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 const SECURITY_HEADERS = {
   "content-security-policy": CSP,
@@ -70,7 +72,11 @@ function load(file: string): Asset | undefined {
     return undefined;
   }
   const extension = file.slice(file.lastIndexOf(".") + 1);
-  const asset = { body, etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"`, type: TYPES[extension] ?? "application/octet-stream" };
+  const asset = {
+    body,
+    etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"`,
+    type: TYPES[extension] ?? "application/octet-stream",
+  };
   cache.set(file, asset);
   return asset;
 }
@@ -92,7 +98,13 @@ export const openApiPath = join(root, "openapi.yaml");
 /** Answers a file (304 when the ETag matches); a missing file is a 404 problem that says why. */
 export function serveFile(c: Context, file: string | undefined): Response {
   const asset = file === undefined ? undefined : load(file);
-  if (!asset) throw new GatewayError("NOT_FOUND", file === undefined ? `no asset at ${c.req.path}` : `${c.req.path} is not installed (run npm run build)`);
+  if (!asset)
+    throw new GatewayError(
+      "NOT_FOUND",
+      file === undefined
+        ? `no asset at ${c.req.path}`
+        : `${c.req.path} is not installed (run npm run build)`,
+    );
   const headers = { ...SECURITY_HEADERS, etag: asset.etag, "content-type": asset.type };
   if (c.req.header("if-none-match") === asset.etag) return c.body(null, 304, headers);
   return c.body(new Uint8Array(asset.body), 200, headers);

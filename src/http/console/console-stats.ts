@@ -56,7 +56,11 @@ async function readHistograms(registry: Registry): Promise<Map<string, Cumulativ
   const histograms = new Map<string, { boundsSeconds: number[]; counts: number[] }>();
   const metric = registry.getSingleMetric(DURATION_METRIC);
   if (!metric) return histograms;
-  for (const { labels, value, metricName } of (await metric.get()).values as { labels: Record<string, string | number>; value: number; metricName?: string }[]) {
+  for (const { labels, value, metricName } of (await metric.get()).values as {
+    labels: Record<string, string | number>;
+    value: number;
+    metricName?: string;
+  }[]) {
     if (metricName !== `${DURATION_METRIC}_bucket`) continue;
     const service = String(labels.service);
     let histogram = histograms.get(service);
@@ -71,7 +75,15 @@ async function readHistograms(registry: Registry): Promise<Map<string, Cumulativ
 function poolTotals(service: Service): Totals {
   const c = service.pool.counters;
   const errors =
-    c.rejectedNoWorker + c.rejectedQueueFull + c.rejectedFailFast + c.timedOutQueued + c.timedOutInFlight + c.failedLost + c.drainedQueued + c.drainedInFlight + service.badReplies;
+    c.rejectedNoWorker +
+    c.rejectedQueueFull +
+    c.rejectedFailFast +
+    c.timedOutQueued +
+    c.timedOutInFlight +
+    c.failedLost +
+    c.drainedQueued +
+    c.drainedInFlight +
+    service.badReplies;
   return { requests: c.submitted, errors };
 }
 
@@ -79,20 +91,39 @@ export interface ConsoleStatsReader {
   read(services: Iterable<Service>): Promise<ConsoleStats>;
 }
 
-export function createConsoleStats(registry: Registry | undefined, window = new LatencyWindow()): ConsoleStatsReader {
+export function createConsoleStats(
+  registry: Registry | undefined,
+  window = new LatencyWindow(),
+): ConsoleStatsReader {
   return {
     async read(services) {
       const nowMs = performance.now();
       const totals = registry ? await readTotals(registry) : undefined;
-      const histograms = registry ? await readHistograms(registry) : new Map<string, CumulativeHistogram>();
+      const histograms = registry
+        ? await readHistograms(registry)
+        : new Map<string, CumulativeHistogram>();
       const spanMs = window.update(nowMs, histograms);
       return {
         atMs: Date.now(),
         windowSeconds: spanMs === null ? null : Math.round(spanMs / 100) / 10,
         services: [...services].map((service) => {
-          const { requests, errors } = totals ? (totals.get(service.name) ?? { requests: 0, errors: 0 }) : poolTotals(service);
-          const latency = window.quantiles(service.name, histograms.get(service.name), [0.5, 0.99], nowMs);
-          return { name: service.name, requests, errors, windowRequests: latency.count, p50Ms: latency.valuesMs[0] ?? null, p99Ms: latency.valuesMs[1] ?? null };
+          const { requests, errors } = totals
+            ? (totals.get(service.name) ?? { requests: 0, errors: 0 })
+            : poolTotals(service);
+          const latency = window.quantiles(
+            service.name,
+            histograms.get(service.name),
+            [0.5, 0.99],
+            nowMs,
+          );
+          return {
+            name: service.name,
+            requests,
+            errors,
+            windowRequests: latency.count,
+            p50Ms: latency.valuesMs[0] ?? null,
+            p99Ms: latency.valuesMs[1] ?? null,
+          };
         }),
       };
     },

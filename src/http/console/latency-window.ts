@@ -48,9 +48,15 @@ export function histogramQuantile(q: number, histogram: CumulativeHistogram): nu
 }
 
 /** `now - before`, bucket by bucket (never negative); `before` may be missing (a new service). */
-export function subtractHistogram(now: CumulativeHistogram, before: CumulativeHistogram | undefined): CumulativeHistogram {
+export function subtractHistogram(
+  now: CumulativeHistogram,
+  before: CumulativeHistogram | undefined,
+): CumulativeHistogram {
   if (!before || before.counts.length !== now.counts.length) return now;
-  return { boundsSeconds: now.boundsSeconds, counts: now.counts.map((count, i) => Math.max(0, count - (before.counts[i] ?? 0))) };
+  return {
+    boundsSeconds: now.boundsSeconds,
+    counts: now.counts.map((count, i) => Math.max(0, count - (before.counts[i] ?? 0))),
+  };
 }
 
 export class LatencyWindow {
@@ -70,16 +76,23 @@ export class LatencyWindow {
    */
   update(nowMs: number, histograms: ReadonlyMap<string, CumulativeHistogram>): number | null {
     const last = this.snapshots[this.snapshots.length - 1];
-    if (!last || nowMs - last.atMs >= this.minIntervalMs) this.snapshots.push({ atMs: nowMs, histograms });
+    if (!last || nowMs - last.atMs >= this.minIntervalMs)
+      this.snapshots.push({ atMs: nowMs, histograms });
     // Keep one snapshot at or before the window's start (the baseline), and all after it.
     const start = nowMs - this.windowMs;
-    while (this.snapshots.length > 1 && (this.snapshots[1]?.atMs ?? Infinity) <= start) this.snapshots.shift();
+    while (this.snapshots.length > 1 && (this.snapshots[1]?.atMs ?? Infinity) <= start)
+      this.snapshots.shift();
     const baseline = this.baseline(nowMs);
     return baseline ? nowMs - baseline.atMs : null;
   }
 
   /** Quantiles `qs` of `key`'s observations between the baseline and `current`. */
-  quantiles(key: string, current: CumulativeHistogram | undefined, qs: readonly number[], nowMs: number): WindowQuantiles {
+  quantiles(
+    key: string,
+    current: CumulativeHistogram | undefined,
+    qs: readonly number[],
+    nowMs: number,
+  ): WindowQuantiles {
     if (!current) return { count: 0, valuesMs: qs.map(() => null) };
     const window = subtractHistogram(current, this.baseline(nowMs)?.histograms.get(key));
     const count = window.counts[window.counts.length - 1] ?? 0;

@@ -25,7 +25,16 @@ export interface CallTarget {
 export const MAX_SHOWN_BODY_BYTES = 1_048_576;
 
 /** Headers the caller may not set: the gateway's transport owns them. */
-const DROPPED_HEADERS = new Set(["host", "content-length", "connection", "transfer-encoding", "keep-alive", "upgrade", "te", "trailer"]);
+const DROPPED_HEADERS = new Set([
+  "host",
+  "content-length",
+  "connection",
+  "transfer-encoding",
+  "keep-alive",
+  "upgrade",
+  "te",
+  "trailer",
+]);
 
 const tryInputSchema = z.strictObject({
   service: z.string().regex(serviceNamePattern, "must be a service name ([a-z0-9._-])"),
@@ -40,7 +49,10 @@ const tryInputSchema = z.strictObject({
     .regex(/^([/?][^#\s]*)?$/, 'must be empty or start with "/" or "?"')
     .default(""),
   headers: z
-    .record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, "must be a header name"), z.string().max(8_192))
+    .record(
+      z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, "must be a header name"),
+      z.string().max(8_192),
+    )
     .refine((headers) => Object.keys(headers).length <= 50, "at most 50 headers")
     .default({}),
   body: z.string().default(""),
@@ -71,29 +83,55 @@ function parseInput(input: unknown): TryInput {
   const parsed = tryInputSchema.safeParse(input);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  throw new GatewayError("BAD_REQUEST", `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
+  throw new GatewayError(
+    "BAD_REQUEST",
+    `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`,
+  );
 }
 
-function decodeBody(bytes: Uint8Array): Pick<TryResult, "body" | "bodyEncoding" | "bodyBytes" | "truncated"> {
+function decodeBody(
+  bytes: Uint8Array,
+): Pick<TryResult, "body" | "bodyEncoding" | "bodyBytes" | "truncated"> {
   const shown = bytes.subarray(0, MAX_SHOWN_BODY_BYTES);
   const truncated = shown.length < bytes.length;
   try {
     // A cut may split a character: only a complete body must be valid UTF-8.
-    return { body: new TextDecoder("utf-8", { fatal: !truncated }).decode(shown), bodyEncoding: "utf8", bodyBytes: bytes.length, truncated };
+    return {
+      body: new TextDecoder("utf-8", { fatal: !truncated }).decode(shown),
+      bodyEncoding: "utf8",
+      bodyBytes: bytes.length,
+      truncated,
+    };
   } catch {
-    return { body: Buffer.from(shown).toString("base64"), bodyEncoding: "base64", bodyBytes: bytes.length, truncated };
+    return {
+      body: Buffer.from(shown).toString("base64"),
+      bodyEncoding: "base64",
+      bodyBytes: bytes.length,
+      truncated,
+    };
   }
 }
 
 /** Calls `input` through `target`, timing it and tracing it when tracing is on. */
-export async function tryCall(target: CallTarget, input: TryInput, signal?: AbortSignal): Promise<TryResult> {
+export async function tryCall(
+  target: CallTarget,
+  input: TryInput,
+  signal?: AbortSignal,
+): Promise<TryResult> {
   const base = `/v1/${input.service}`;
   const url = new URL(`http://localhost${base}${input.path}`);
-  if (url.pathname !== base && !url.pathname.startsWith(`${base}/`)) throw new GatewayError("BAD_REQUEST", `path: must stay below ${base}`);
+  if (url.pathname !== base && !url.pathname.startsWith(`${base}/`))
+    throw new GatewayError("BAD_REQUEST", `path: must stay below ${base}`);
   const headers = new Headers();
-  for (const [name, value] of Object.entries(input.headers)) if (!DROPPED_HEADERS.has(name.toLowerCase())) headers.set(name, value);
+  for (const [name, value] of Object.entries(input.headers))
+    if (!DROPPED_HEADERS.has(name.toLowerCase())) headers.set(name, value);
 
-  const span = trace.getTracer(TRACER_NAME).startSpan(`console.try ${input.service}`, { kind: SpanKind.CLIENT, attributes: { [attributes.service]: input.service } });
+  const span = trace
+    .getTracer(TRACER_NAME)
+    .startSpan(`console.try ${input.service}`, {
+      kind: SpanKind.CLIENT,
+      attributes: { [attributes.service]: input.service },
+    });
   const tracing = propagation.fields().includes("traceparent");
   if (tracing && !headers.has("traceparent")) {
     const carrier: Record<string, string> = {};
@@ -103,7 +141,14 @@ export async function tryCall(target: CallTarget, input: TryInput, signal?: Abor
   const hasBody = input.method !== "GET" && input.method !== "HEAD";
   const started = performance.now();
   try {
-    const response = await target.fetch(new Request(url, { method: input.method, headers, body: hasBody ? Buffer.from(input.body) : null, signal }));
+    const response = await target.fetch(
+      new Request(url, {
+        method: input.method,
+        headers,
+        body: hasBody ? Buffer.from(input.body) : null,
+        signal,
+      }),
+    );
     const bytes = new Uint8Array(await response.arrayBuffer());
     const durationMs = Math.round((performance.now() - started) * 1_000) / 1_000;
     span.setAttribute("http.response.status_code", response.status);
@@ -117,7 +162,15 @@ export async function tryCall(target: CallTarget, input: TryInput, signal?: Abor
         : requestId
           ? [requestId, "request-id" as const]
           : [null, null];
-    return { status: response.status, headers: [...response.headers], ...decodeBody(bytes), durationMs, requestId, traceId, traceIdSource };
+    return {
+      status: response.status,
+      headers: [...response.headers],
+      ...decodeBody(bytes),
+      durationMs,
+      requestId,
+      traceId,
+      traceIdSource,
+    };
   } finally {
     span.end();
   }
@@ -127,13 +180,19 @@ export async function tryCall(target: CallTarget, input: TryInput, signal?: Abor
 export function tryHandler(target: CallTarget): Handler {
   return async function consoleTry(c) {
     if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
-      throw new GatewayError("BAD_REQUEST", "the body must be JSON (content-type: application/json)");
+      throw new GatewayError(
+        "BAD_REQUEST",
+        "the body must be JSON (content-type: application/json)",
+      );
     }
     let input: unknown;
     try {
       input = await c.req.json();
     } catch {
-      throw new GatewayError("BAD_REQUEST", 'the body must be JSON such as {"service": "echo", "method": "POST", "body": "hi"}');
+      throw new GatewayError(
+        "BAD_REQUEST",
+        'the body must be JSON such as {"service": "echo", "method": "POST", "body": "hi"}',
+      );
     }
     return c.json(await tryCall(target, parseInput(input), c.req.raw.signal));
   };
