@@ -253,5 +253,14 @@ describe("the console in a browser", { skip: browserMissing() }, () => {
       .first()
       .waitFor();
     await saveScreenshot(page, "api-reference");
+
+    // "Try it out" on an admin operation reaches this listener, with the console's token.
+    await page.evaluate(`sessionStorage.setItem("zmq-gateway.admin-token", ${JSON.stringify(TOKEN)})`);
+    const listServices = page.locator(".opblock", { has: page.locator('.opblock-summary-path[data-path="/admin/services"]') });
+    await listServices.locator(".opblock-summary").click();
+    await listServices.getByRole("button", { name: "Try it out" }).click();
+    await listServices.getByRole("button", { name: "Execute" }).click();
+    await listServices.locator(".live-responses-table .response-col_status", { hasText: "200" }).waitFor();
+    assert.match((await listServices.locator(".live-responses-table tbody .response-col_description").textContent()) ?? "", /"echo"/);
   });
 });

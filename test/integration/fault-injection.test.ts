@@ -238,7 +238,17 @@ describe("fault injection with real worker processes", () => {
       await capture;
       await first.stop();
 
-      second = await startGateway({ zmq, services: { svc: { bind } } });
+      // The first gateway's closed socket frees the port from libzmq's I/O thread a moment later.
+      const deadline = Date.now() + 5_000;
+      for (;;) {
+        try {
+          second = await startGateway({ zmq, services: { svc: { bind } } });
+          break;
+        } catch (error) {
+          if ((error as { code?: string }).code !== "EADDRINUSE" || Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
       await waitUntil(async () => (await second!.services()).services[0]!.workers[0]!.peers === 3, "the workers to rejoin the new gateway");
       const stale = captured[0]!;
       await replayer.send([stale[0]!, Buffer.alloc(0), Buffer.from("stale reply")]);
