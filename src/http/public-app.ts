@@ -4,14 +4,14 @@
  * this file never touches a socket.
  */
 import { context } from "@opentelemetry/api";
-import { Hono, type Context, type MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { Hono, type Context } from "hono";
 import { requestId } from "hono/request-id";
 import { GatewayError } from "../errors.js";
 import type { Service, ServiceCall } from "../services/service.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { RequestRecorder } from "../telemetry/metrics.js";
 import { accessLog } from "./access-log.js";
+import { clientGone, readBody } from "./read-body.js";
 import { errorHandler, problemResponse } from "./problem-response.js";
 import { parseTimeoutHeader, TIMEOUT_HEADER } from "./timeout-header.js";
 import { observeRequests } from "./tracing.js";
@@ -44,7 +44,6 @@ function pathBelowService(path: string, name: string): string {
 
 export function createPublicApp(directory: ServiceDirectory, logger: Logger, metrics?: RequestRecorder): Hono<Env> {
   const app = new Hono<Env>();
-  const limits = new Map<string, MiddlewareHandler<Env, string>>();
 
   app.use(requestId());
   app.use(observeRequests(metrics));
@@ -74,29 +73,14 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger, met
     if (!service) throw new GatewayError("UNKNOWN_SERVICE", `no service named "${name}"`);
     if (directory.draining) return problemResponse(c, new GatewayError("DRAINING"), { connection: "close" });
 
-    // Body limit first: nothing reaches a worker until the whole body is read and within limits.
-    let limit = limits.get(name);
-    if (!limit) {
-      const maxBytes = service.config.maxBodyBytes;
-      limit = bodyLimit({
-        maxSize: maxBytes,
-        onError: () => {
-          throw new GatewayError("BODY_TOO_LARGE", `the request body exceeds ${maxBytes} bytes`);
-        },
-      });
-      limits.set(name, limit);
-    }
-    let response: Response | undefined;
-    await limit(c, async () => {
-      response = await forward(c, service);
-    });
-    return response ?? problemResponse(c, new GatewayError("INTERNAL"));
+    return forward(c, service);
   };
 
   const forward = async (c: Context<Env>, service: Service): Promise<Response> => {
     const method = c.req.method;
     const requested = parseTimeoutHeader(c.req.header(TIMEOUT_HEADER));
-    const body = method === "GET" || method === "HEAD" ? Buffer.alloc(0) : Buffer.from(await c.req.arrayBuffer());
+    // The whole body is read and within the limit before anything reaches a worker.
+    const body = method === "GET" || method === "HEAD" ? Buffer.alloc(0) : await readBody(c, service.config.maxBodyBytes);
     const url = c.req.url;
     const queryStart = url.indexOf("?");
     const call: ServiceCall = {
@@ -108,19 +92,14 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger, met
       requestId: c.get("requestId"),
       timeoutMs: service.effectiveTimeoutMs(requested),
       idempotent: IDEMPOTENT_METHODS.has(method) || c.req.header("idempotency-key") !== undefined,
-      signal: c.req.raw.signal,
+      signal: clientGone(c),
       context: context.active(),
     };
     const reply = await service.call(call);
     // 204, 205 and 304 carry no content: a body there would corrupt the keep-alive stream.
     const bodyless = reply.status === 204 || reply.status === 205 || reply.status === 304;
-    const headers: Record<string, string | string[]> = bodyless ? reply.headers : { "content-type": service.config.contentType, ...reply.headers };
-    const response = bodyless ? c.body(null, reply.status as 204) : c.body(reply.body as Uint8Array<ArrayBuffer>, reply.status as 200);
-    for (const [key, value] of Object.entries(headers)) {
-      if (Array.isArray(value)) for (const item of value) response.headers.append(key, item);
-      else response.headers.set(key, value);
-    }
-    return response;
+    if (bodyless) return c.body(null, reply.status as 204, reply.headers);
+    return c.body(reply.body as Uint8Array<ArrayBuffer>, reply.status as 200, { "content-type": service.config.contentType, ...reply.headers });
   };
 
   app.all("/v1/:service", callService);

@@ -36,8 +36,12 @@ const forbiddenReplyHeaders = new Set([
 ]);
 
 const tokenPattern = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
- 
-const unsafeValuePattern = /[\r\n\0]/;
+/**
+ * What Node's HTTP server refuses in a header value (its checkInvalidHeaderChar): CR, LF,
+ * NUL and other controls but tab, DEL, and anything above U+00FF. Letting one through
+ * made the response fail late, as a 500.
+ */
+const unsafeValuePattern = /[^\t\x20-\x7e\x80-\xff]/;
 
 export interface DecodeOptions {
   /** Whether `set-cookie` from workers is passed on. */
@@ -87,7 +91,7 @@ export function decodeReply(
     if (!tokenPattern.test(name)) return { ok: false, reason: `invalid reply header name "${rawName}"` };
     const values = Array.isArray(value) ? value : [value];
     if (values.some((v) => unsafeValuePattern.test(v))) {
-      return { ok: false, reason: `reply header "${rawName}" contains CR, LF or NUL` };
+      return { ok: false, reason: `reply header "${rawName}" contains CR, LF, NUL or another character HTTP does not allow` };
     }
     if (forbiddenReplyHeaders.has(name)) continue;
     if (name === "set-cookie" && !options.allowSetCookie) continue;
