@@ -21,6 +21,7 @@ export const errorCodes = {
   NOT_FOUND: "no such resource",
   INVALID_ENDPOINT: "the worker endpoint is not acceptable",
   UNAUTHORIZED: "a valid admin token is required",
+  FORBIDDEN: "cross-site requests to the admin API are refused",
   INTERNAL: "the gateway failed unexpectedly",
 } as const;
 

@@ -60,7 +60,15 @@ function workerRow(
     ),
     h("td", { "data-label": "In flight", class: "num" }, worker.inFlight),
     h("td", { "data-label": "Served", class: "num" }, worker.served),
-    h("td", { "data-label": "Failures", class: "num" }, worker.failures + worker.timeouts),
+    h(
+      "td",
+      {
+        "data-label": "Failures",
+        class: "num",
+        title: `${worker.failures} lost while held, ${worker.timeouts} timed out`,
+      },
+      worker.failures + worker.timeouts,
+    ),
     h(
       "td",
       { "data-label": "Last seen", title: worker.lastSeen ?? "" },

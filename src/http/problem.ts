@@ -22,6 +22,7 @@ export const problemStatus: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   INVALID_ENDPOINT: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   INTERNAL: 500,
 };
 

@@ -44,6 +44,23 @@ describe("hardening", () => {
     }
   });
 
+  test("a cross-site browser request cannot change the admin API, even without a token", async () => {
+    const gw = await startGateway({ services: { svc: {} } });
+    try {
+      const body = JSON.stringify({ endpoint: "tcp://127.0.0.1:5555" });
+      const url = `${gw.adminUrl}/admin/services/svc/workers`;
+      const forged = await fetch(url, { method: "POST", body, headers: { "content-type": "text/plain", origin: "https://evil.example" } });
+      assert.equal(forged.status, 403);
+      assert.equal(((await forged.json()) as { code: string }).code, "FORBIDDEN");
+      assert.equal((await fetch(url, { method: "POST", body, headers: { "sec-fetch-site": "cross-site" } })).status, 403);
+      assert.equal((await gw.services()).services[0]!.workers.length, 0, "nothing was registered");
+      const sameOrigin = await fetch(url, { method: "POST", body, headers: { origin: gw.adminUrl, "sec-fetch-site": "same-origin" } });
+      assert.equal(sameOrigin.status, 201, "the console on the admin origin itself still works");
+    } finally {
+      await gw.stop();
+    }
+  });
+
   test("without a token the admin listener binds 127.0.0.1 only, whatever host is configured, and says so", async () => {
     const gw = await startGateway({ admin: { host: "0.0.0.0", port: 0 }, services: {} });
     try {
