@@ -5,7 +5,7 @@
  * before a byte is read; a chunked body is refused as soon as it passes the limit.
  * Either way nothing reaches a worker. Throws BODY_TOO_LARGE.
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context } from "hono";
 import { GatewayError } from "../errors.js";
 
@@ -40,7 +40,7 @@ export async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
  * the Node response's `close` event (cheaper than the WHATWG Request's own signal).
  */
 export function clientGone(c: Context): AbortSignal | undefined {
-  const outgoing = (c.env as { outgoing?: import("node:http").ServerResponse } | undefined)?.outgoing;
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   if (!outgoing) return c.req.raw.signal;
   const controller = new AbortController();
   outgoing.once("close", () => {
