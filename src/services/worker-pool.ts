@@ -16,6 +16,7 @@
  * Every submitted job settles exactly once: with the worker's reply payload, or with a
  * GatewayError (NO_WORKER, UNHEALTHY, QUEUE_FULL, TIMEOUT, WORKER_LOST, CANCELLED, DRAINING).
  */
+import { AsyncResource } from "node:async_hooks";
 import type { WorkerMode } from "../config.js";
 import { GatewayError } from "../errors.js";
 import type { CorrelationIds } from "../protocol/frames.js";
@@ -44,6 +45,11 @@ interface Call {
   queuedAt: number;
   attempt: Attempt | undefined;
   onAbort: (() => void) | undefined;
+  /**
+   * The caller's async context (request id, trace), so that what the pool does for this
+   * call from a socket event or another request's timer is logged under its own request.
+   */
+  scope: AsyncResource;
 }
 
 interface Attempt {
@@ -207,6 +213,7 @@ export class WorkerPool {
         queuedAt: performance.now(),
         onAbort: undefined,
         tryTimer: undefined,
+        scope: new AsyncResource("zmq-gateway.call"),
         timer: setTimeout(() => this.onDeadline(call), Math.max(0, job.deadline - performance.now())),
       };
       if (job.signal) {
@@ -298,7 +305,7 @@ export class WorkerPool {
     this.counters.sent++;
     const left = call.job.deadline - now;
     const perTry = this.options.retry.perTryTimeoutMs;
-    if (perTry !== undefined && perTry < left) call.tryTimer = setTimeout(() => this.onTryTimeout(call, attempt), perTry);
+    if (perTry !== undefined && perTry < left) call.tryTimer = setTimeout(() => call.scope.runInAsyncScope(() => this.onTryTimeout(call, attempt)), perTry);
     worker.link.send(encodeRequest(id, call.job.encode(worker.mode, Math.max(0, Math.round(left)), handle)));
   }
 
@@ -463,7 +470,8 @@ export class WorkerPool {
       this.counters.lost++;
       worker.failures++;
       this.counters.failedLost++;
-      this.retryOrFail(attempt.call, new GatewayError("WORKER_LOST", "the worker was lost while it held the request; it was not retried"), "worker lost");
+      const lost = new GatewayError("WORKER_LOST", "the worker was lost while it held the request; it was not retried");
+      attempt.call.scope.runInAsyncScope(() => this.retryOrFail(attempt.call, lost, "worker lost"));
     }
     this.closeIfDone(worker);
   }

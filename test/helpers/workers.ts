@@ -95,6 +95,15 @@ export function spawnDelayWorker(env: Record<string, string>): Promise<WorkerPro
   return spawnReady(process.execPath, [fixtureScript("delay-worker")], { ...where, ...env });
 }
 
+/**
+ * Runs test/fixtures/bad-worker: a ROUTER that binds (by default) or connects
+ * (WORKER_CONNECT) and answers in the bad way MODE, or each request, names.
+ */
+export function spawnBadWorker(env: Record<string, string> = {}): Promise<WorkerProcess> {
+  const where: Record<string, string> = env.WORKER_CONNECT ? {} : { WORKER_BIND: "tcp://127.0.0.1:0" };
+  return spawnReady(process.execPath, [fixtureScript("bad-worker")], { ...where, ...env });
+}
+
 /** Runs a Python example worker with Debian's python3 (which has pyzmq). */
 export function spawnPythonWorker(name: string, env: Record<string, string> = { WORKER_BIND: "tcp://127.0.0.1:0" }): Promise<WorkerProcess> {
   return spawnReady(PYTHON, [pythonExample(name)], env);

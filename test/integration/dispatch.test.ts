@@ -69,7 +69,9 @@ describe("worker-aware dispatch", () => {
       assert.deepEqual([await a!.text(), await b!.text()], ["fast:", "fast:"]);
       const afterGets = (await gw.services()).services[0]!.counters;
       assert.equal(afterGets.retries, 1);
-      assert.ok(gw.logs.some((line) => line.event === "retry" && line.reason === "per-try timeout"), "the retry is logged");
+      const retry = gw.logs.find((line) => line.event === "retry" && line.reason === "per-try timeout");
+      assert.ok(retry, "the retry is logged");
+      assert.ok(retry.request_id === "get-a" || retry.request_id === "get-b", `the retry line carries its own request id (${String(retry.request_id)})`);
 
       await waitUntil(async () => (await gw.services()).services[0]!.workers.every((w) => w.state === "idle"), "the slow worker's late reply");
       const posts = await Promise.all(["c", "d"].map((id) => fetch(`${gw.url}/v1/svc`, { method: "POST", body: id })));
