@@ -53,3 +53,36 @@ export async function readPendingSettled(
     return { error: error instanceof Error ? error.message : String(error) };
   }
 }
+
+interface WorkersBody {
+  services?: { name?: string; workers?: { peers?: number }[] }[];
+}
+
+/**
+ * Polls `GET /admin/services` until `service` has `peers` connected worker peers (the
+ * sum of `peers` over its workers: 1 per connect-out worker, the handshakes of a
+ * connect-in endpoint), so a load starts with every worker in the pool. Throws after
+ * `timeoutMs`.
+ */
+export async function waitForPeers(
+  url: string,
+  service: string,
+  peers: number,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = 0;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      const body = (await response.json()) as WorkersBody;
+      const workers = body.services?.find((s) => s.name === service)?.workers ?? [];
+      seen = workers.reduce((sum, worker) => sum + (worker.peers ?? 0), 0);
+      if (seen >= peers) return;
+    } catch {
+      // not up yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${service}: ${seen} of ${peers} worker peers connected after ${timeoutMs} ms`);
+}

@@ -32,13 +32,25 @@ function gatewayConfig(workers: readonly string[], window: number): string {
   ].join("\n");
 }
 
-/** The ports from the gateway's `"msg":"gateway listening"` JSON log line. */
-function parseListening(line: string): { httpPort: number; adminPort: number } {
-  const record = JSON.parse(line) as { httpPort?: unknown; adminPort?: unknown };
+/**
+ * The ports from the gateway's `"msg":"gateway listening"` JSON log line, and the
+ * endpoint each connect-in service bound (`binds`, keyed by service).
+ */
+export function parseListening(line: string): {
+  httpPort: number;
+  adminPort: number;
+  binds: Record<string, string>;
+} {
+  const record = JSON.parse(line) as { httpPort?: unknown; adminPort?: unknown; binds?: unknown };
   if (typeof record.httpPort !== "number" || typeof record.adminPort !== "number") {
     throw new Error(`gateway listening line has no numeric httpPort/adminPort: ${line}`);
   }
-  return { httpPort: record.httpPort, adminPort: record.adminPort };
+  const binds = typeof record.binds === "object" && record.binds !== null ? record.binds : {};
+  return {
+    httpPort: record.httpPort,
+    adminPort: record.adminPort,
+    binds: binds as Record<string, string>,
+  };
 }
 
 export interface GatewayOptions {

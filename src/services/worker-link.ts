@@ -133,8 +133,23 @@ export class WorkerLink {
             this.handshakeFailures++;
             break;
           case "disconnect":
-            if (this.handshakeFailures > 0) this.handshakeFailures--;
-            else this.setPeers(this.kind === "out" ? 0 : this.peers - 1);
+            if (this.handshakeFailures > 0) {
+              this.handshakeFailures--;
+            } else if (this.kind === "in") {
+              this.setPeers(this.peers - 1);
+            } else {
+              this.setPeers(0);
+              // libzmq reconnects after a lost connection but not after a protocol error (a
+              // message past maxMessageSize): that session ends for good and the worker would
+              // stay disconnected. Connecting anew covers both; the backoff still applies.
+              if (this.closed) break;
+              try {
+                this.socket.disconnect(this.endpoint);
+              } catch {
+                // the session is gone already
+              }
+              this.socket.connect(this.endpoint);
+            }
             break;
           default:
             break;
