@@ -2,7 +2,7 @@
  * Starts a hono app on a node:http server and stops it gracefully. Port 0 lets the OS
  * choose; the bound port is returned.
  */
-import { STATUS_CODES, type Server } from "node:http";
+import { STATUS_CODES, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { GatewayError, errorCodes, type ErrorCode } from "../errors.js";
 import { PROBLEM_CONTENT_TYPE, problemFor, problemStatus } from "./problem.js";
@@ -16,6 +16,9 @@ export interface Listener {
   close(graceMs: number): Promise<void>;
 }
 
+/** Connections whose parse error waits for an earlier response to finish. */
+const deferred = new WeakSet<Duplex>();
+
 /** Anything with a WHATWG fetch handler, such as a hono app. */
 /**
  * Requests Node's parser refuses (smuggling shapes such as CL+TE, duplicate
@@ -23,8 +26,22 @@ export interface Listener {
  * they get a problem+json answer and the connection is closed.
  */
 function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  // Node reports the error again for every later chunk: one deferred answer is enough.
+  if (deferred.has(socket)) return;
+  const pending = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (pending && !pending.writableFinished && pending.req.complete) {
+    // The bad bytes follow a whole request whose response is still to come (pipelining, or a
+    // GET body sent without framing): that response goes first, then this answer. Written
+    // now, the problem would be taken as the answer to the earlier request.
+    deferred.add(socket);
+    pending.once("finish", () => {
+      deferred.delete(socket);
+      answerClientError(error, socket);
+    });
+    return;
+  }
   // As Node's own default: answer unless a response has already started on this socket.
-  if (!socket.writable || (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+  if (!socket.writable || pending?.headersSent) {
     socket.destroy();
     return;
   }

@@ -79,8 +79,12 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger, met
   const forward = async (c: Context<Env>, service: Service): Promise<Response> => {
     const method = c.req.method;
     const requested = parseTimeoutHeader(c.req.header(TIMEOUT_HEADER));
-    // The whole body is read and within the limit before anything reaches a worker.
-    const body = method === "GET" || method === "HEAD" ? Buffer.alloc(0) : await readBody(c, service.config.maxBodyBytes);
+    // The whole body is read and within the limit before anything reaches a worker. GET and
+    // HEAD send none, but a body they carry is still read (and dropped) first, so a request
+    // whose framing fails after its head (`Transfer-Encoding: xchunked`) never reaches one.
+    let body: Buffer = Buffer.alloc(0);
+    if (method !== "GET" && method !== "HEAD") body = await readBody(c, service.config.maxBodyBytes);
+    else if (c.req.header("content-length") !== undefined || c.req.header("transfer-encoding") !== undefined) await readBody(c, service.config.maxBodyBytes);
     const url = c.req.url;
     const queryStart = url.indexOf("?");
     const call: ServiceCall = {
