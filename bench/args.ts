@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 /** Everything `--only` can select. */
-export const SECTIONS = ["baseline", "gateway", "mongrel2", "nginx", "zmq-leg"] as const;
+export const SECTIONS = ["baseline", "gateway", "mongrel2", "nginx", "zmq-leg", "mixed"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchArgs {
@@ -25,6 +25,8 @@ export interface BenchArgs {
   repeats: number;
   /** Seconds of each window of the ZeroMQ-leg micro-benchmark. */
   zmqLegSeconds: number;
+  /** Offered req/s of the mixed-latency scenario, one run each; undefined: 40% of capacity. */
+  mixedRates: number[] | undefined;
   /** Soak mode: steady load on the gateway for this many seconds instead of the run. */
   soakSeconds: number | undefined;
   /** Keep the run's folder (configs and logs) instead of deleting it. */
@@ -52,6 +54,8 @@ export const USAGE = `npm run bench -- [flags]
   --no-latency      skip the 1-connection latency runs
   --repeat N        run each measured load N times, report the median by req/s (default 1)
   --zmq-seconds S   seconds per window of the ZeroMQ-leg micro-benchmark (default 5)
+  --mixed-rate LIST comma list of offered req/s for the mixed-latency scenario, one run
+                    each (default: 40% of the 4-worker pool's capacity, bench/mixed-plan.ts)
   --soak S          soak mode: steady load on the gateway for S seconds, RSS every 10 s
   --keep-logs       keep the temporary folder with configs and server logs
   --out FILE        JSON results file (default bench/results/latest.json or soak.json)
@@ -91,6 +95,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         "no-latency": { type: "boolean" },
         repeat: { type: "string" },
         "zmq-seconds": { type: "string" },
+        "mixed-rate": { type: "string" },
         soak: { type: "string" },
         "keep-logs": { type: "boolean" },
         out: { type: "string" },
@@ -120,6 +125,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     latencyRun: !values["no-latency"],
     repeats: positive("repeat", values.repeat, 1, 1, 9),
     zmqLegSeconds: positive("zmq-seconds", values["zmq-seconds"], 5),
+    mixedRates: values["mixed-rate"]
+      ?.split(",")
+      .map((rate) => positive("mixed-rate", rate.trim(), 0, 1, 100_000)),
     soakSeconds: values.soak === undefined ? undefined : positive("soak", values.soak, 600),
     keepLogs: values["keep-logs"] ?? false,
     out: values.out,

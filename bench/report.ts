@@ -23,15 +23,18 @@ export const NOISY_PERCENT = 5;
 /**
  * Whether other processes may have moved a load's numbers: they took more than
  * NOISY_PERCENT of the server CPU; or of the wrk CPU when wrk may have had to wait for
- * it (wrk + others near 100%) or when the run measures latency at 1 connection, where
- * wrk's own wake-ups are part of every request.
+ * it (wrk + others near 100%), when the server was not CPU-bound (under 95% busy: then
+ * wrk, waiting for its CPU, may have set the pace), or when the run measures latency at
+ * 1 connection, where wrk's own wake-ups are part of every request.
  */
 export function isNoisy(load: LoadResult): boolean {
   const server = load.otherCpuPercent ?? 0;
   const wrkOther = load.loadCpuOtherPercent ?? 0;
   const wrkStarved = (load.wrkCpuPercent ?? 0) + wrkOther > 90;
+  const serverIdle = (load.serverCpuBusyPercent ?? 100) < 95;
   return (
-    server > NOISY_PERCENT || (wrkOther > NOISY_PERCENT && (wrkStarved || load.connections === 1))
+    server > NOISY_PERCENT ||
+    (wrkOther > NOISY_PERCENT && (wrkStarved || serverIdle || load.connections === 1))
   );
 }
 

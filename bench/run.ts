@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: starts each peer in turn (hono baseline, gateway, gateway with
  * `--window N`, Mongrel2, nginx), runs the same wrk plan against each, stops it, then
- * runs the ZeroMQ-leg micro-benchmark, and prints tables and ratios. Results go to
+ * runs the ZeroMQ-leg micro-benchmark and the mixed-latency scenario (bench/mixed.ts),
+ * and prints tables and ratios. Results go to
  * bench/results/latest.json. `--soak S` runs soak mode instead. Every process it starts
  * is stopped by PID, on success, error and Ctrl-C. Exit 0; 1 if a peer failed or a
  * soak did not drain; 2 on bad flags.
@@ -13,6 +14,10 @@ import { BenchArgsError, parseBenchArgs, USAGE } from "./args.js";
 import { MONGREL2, NGINX, WRK, ensurePackages, requireExecutable } from "./apt.js";
 import type { ProfileSummary } from "./cpu-profile.js";
 import { summarizeProfile } from "./cpu-profile.js";
+import type { MixedReport } from "./mixed.js";
+import { runMixed } from "./mixed.js";
+import { goalVerdicts, mixedPlanLines, mixedTable, modelLines } from "./mixed-report.js";
+import { offeredPerSecond } from "./mixed-plan.js";
 import { distFile, resultsDir } from "./paths.js";
 import { pinningEnabled, SERVER_CPU } from "./pinning.js";
 import { killAllSync, startProcess, tailOf, terminateAll } from "./processes.js";
@@ -163,6 +168,19 @@ async function fullRun(args: BenchArgs, wrkPath: string, workDir: string): Promi
       failures.push({ id: "zmq-leg", error: message(error) });
     }
   }
+  let mixed: MixedReport | undefined;
+  if (args.sections.has("mixed")) {
+    mixed = await runMixed(
+      {
+        durationSeconds: args.durationSeconds,
+        repeats: args.repeats,
+        ratesPerSecond: args.mixedRates ?? [offeredPerSecond],
+        gatewayMain: args.gatewayMain,
+      },
+      workDir,
+    );
+    failures.push(...mixed.failures);
+  }
   const ratios = computeRatios(peers);
   const latencyOverhead = latencyOverheadUs(peers);
   const out = args.out ?? `${resultsDir}/latest.json`;
@@ -173,6 +191,7 @@ async function fullRun(args: BenchArgs, wrkPath: string, workDir: string): Promi
     ratios,
     latencyOverheadUs: latencyOverhead,
     zmqLeg,
+    mixed,
     failures,
     loadAverageAtEnd: describeMachine().loadAverage,
   };
@@ -187,6 +206,12 @@ async function fullRun(args: BenchArgs, wrkPath: string, workDir: string): Promi
     console.log(`\n${rssTable(peers)}\n`);
   }
   if (zmqLeg) console.log(`${zmqLegTable(zmqLeg)}\n`);
+  if (mixed && mixed.runs.length > 0) {
+    console.log(`${mixedPlanLines(mixed)}\n`);
+    console.log(`${mixedTable(mixed.runs)}\n`);
+    console.log(`${modelLines(mixed)}\n`);
+    console.log(`${goalVerdicts(mixed.runs)}\n`);
+  }
   const noisy = peers.flatMap((p) => p.loads.filter(isNoisy).map((l) => `${p.id} ${loadKey(l)}`));
   if (noisy.length > 0) {
     console.warn(
