@@ -245,7 +245,7 @@ export class WorkerPool {
     for (let i = 0; i < count; i++) {
       const worker = workers[(this.cursor + i) % count];
       if (!worker || worker.free <= 0 || (excluded.length > 0 && excluded.includes(worker))) continue;
-      const load = worker.inFlight / (worker.link.peers * worker.window);
+      const load = worker.inFlight / worker.capacity;
       if (load < bestLoad) {
         best = worker;
         bestLoad = load;

@@ -9,6 +9,9 @@ import type { WorkerLink } from "./worker-link.js";
 export type WorkerJoin = "config" | "admin" | "connect-in";
 export type WorkerState = "idle" | "busy" | "suspect" | "ejected" | "disconnected" | "removing";
 
+/** Requests per window a connect-in peer may be handed (see Worker.capacity). */
+export const CONNECT_IN_DEPTH = 16;
+
 export class Worker {
   readonly id: string;
   /** Replaced when a connect-in endpoint is renewed (see WorkerPool.renewConnectIn). */
@@ -57,7 +60,18 @@ export class Worker {
     if (this.removed || this.sendBlocked || this.link.peers === 0 || this.ejected) return 0;
     // A connect-out worker with a timed-out request is suspect: nothing new until it answers.
     if (this.link.kind === "out" && this.late > 0) return 0;
-    return this.link.peers * this.window - this.inFlight;
+    return this.capacity - this.inFlight;
+  }
+
+  /**
+   * Attempts this worker may hold at once. A connect-out worker: its window. A connect-in
+   * endpoint: libzmq round-robins blindly among its peers, so a cap of one window per peer
+   * lets one slow peer collect every slot and stall the endpoint while the others idle;
+   * a deeper pipeline (CONNECT_IN_DEPTH windows per peer) keeps the others fed, as a plain
+   * DEALER would, and still bounds what a hung peer can hold.
+   */
+  get capacity(): number {
+    return this.link.peers * this.window * (this.link.kind === "in" ? CONNECT_IN_DEPTH : 1);
   }
 
   get state(): WorkerState {
