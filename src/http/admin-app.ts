@@ -46,7 +46,7 @@ export interface AdminDirectory extends ServiceDirectory {
   /** Bearer token the admin API requires; undefined: none (the listener is loopback-only). */
   readonly adminToken?: string | undefined;
   /** Where run-time registration may point. */
-  readonly endpointPolicy?: EndpointPolicy | undefined;
+  readonly endpointPolicy: EndpointPolicy;
   /** Whether worker links use CURVE (registration then needs `serverKey`). */
   readonly curveEnabled?: boolean;
   /** Re-reads the CURVE allow-list; connect-in peers whose key left it are disconnected. */
@@ -95,7 +95,7 @@ export function createAdminApp(directory: AdminDirectory, logger: Logger, metric
       throw new GatewayError("INVALID_ENDPOINT", `${field}: ${issue?.message ?? "invalid"}`);
     }
     const { endpoint, meta, serverKey } = parsed.data;
-    const refusal = directory.endpointPolicy?.check(endpoint) ?? (/:0$/.test(endpoint) ? "a worker endpoint needs a real port" : undefined);
+    const refusal = directory.endpointPolicy.check(endpoint);
     if (refusal) throw new GatewayError("INVALID_ENDPOINT", `endpoint: ${refusal}`);
     if (directory.curveEnabled && !serverKey) throw new GatewayError("INVALID_ENDPOINT", "serverKey: CURVE is on, so the worker's public key is required");
     const mode = meta === undefined ? service.config.mode : meta ? "meta" : "plain";

@@ -19,7 +19,6 @@ export interface Listener {
 /** Connections whose parse error waits for an earlier response to finish. */
 const deferred = new WeakSet<Duplex>();
 
-/** Anything with a WHATWG fetch handler, such as a hono app. */
 /**
  * Requests Node's parser refuses (smuggling shapes such as CL+TE, duplicate
  * Content-Length, obs-fold or bare LF; oversized heads; slow heads) never reach the app:
@@ -54,6 +53,7 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
   );
 }
 
+/** Anything with a WHATWG fetch handler, such as a hono app. */
 export interface FetchApp {
   fetch: (request: Request, ...rest: never[]) => Response | Promise<Response>;
 }

@@ -72,11 +72,6 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger, met
     const service = directory.service(name);
     if (!service) throw new GatewayError("UNKNOWN_SERVICE", `no service named "${name}"`);
     if (directory.draining) return problemResponse(c, new GatewayError("DRAINING"), { connection: "close" });
-
-    return forward(c, service);
-  };
-
-  const forward = async (c: Context<Env>, service: Service): Promise<Response> => {
     const method = c.req.method;
     const requested = parseTimeoutHeader(c.req.header(TIMEOUT_HEADER));
     // The whole body is read and within the limit before anything reaches a worker. GET and

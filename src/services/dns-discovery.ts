@@ -120,10 +120,9 @@ export class DnsDiscovery {
     }
     if (this.stopped) return;
     const wanted = new Set(addresses);
-    const present = this.pool.workers;
     for (const [address, id] of [...this.known]) {
       // Still wanted and still in the pool (not removed over the admin API): keep it.
-      if (wanted.has(address) && present.has(id)) continue;
+      if (wanted.has(address) && this.pool.hasWorker(id)) continue;
       this.known.delete(address);
       if (!wanted.has(address) && this.pool.removeWorker(id)) this.log("dns-worker-removed", id, address);
     }

@@ -109,8 +109,9 @@ export class WorkerPool {
     };
   }
 
-  get workers(): ReadonlyMap<string, Worker> {
-    return new Map(this.workerList.map((worker) => [worker.id, worker]));
+  /** Whether a worker with this id is in the pool (a removed one finishing its work counts). */
+  hasWorker(id: string): boolean {
+    return this.workerList.some((worker) => worker.id === id);
   }
 
   /** Requests waiting for a worker. */
