@@ -72,7 +72,7 @@ const serviceSchema = z.strictObject({
   /** Requests waiting for a free worker; past it: 503 at once. */
   queueLimit: z.number().int().min(0).max(1_000_000).default(10_000),
   /** Requests in flight per worker (a REP worker serves one at a time). */
-  window: z.number().int().min(1).max(4).default(1),
+  window: z.number().int().min(1).max(64).default(1),
   /** Whether `Set-Cookie` from meta workers reaches the client. */
   allowSetCookie: z.boolean().default(false),
   retry: z
@@ -162,18 +162,31 @@ export const configSchema = z
         heartbeatTimeoutMs: z.number().int().min(0).max(600_000).default(3_000),
         reconnectIntervalMs: z.number().int().min(1).max(600_000).default(100),
         reconnectMaxIntervalMs: z.number().int().min(0).max(600_000).default(2_000),
+        /** libzmq background I/O threads (ZMQ_IO_THREADS); one moves about 100k messages/s. */
+        ioThreads: z.number().int().min(1).max(16).default(1),
+        /**
+         * Scheduling of those threads on Linux: "batch" (SCHED_BATCH) stops a woken I/O thread
+         * from preempting the gateway's own thread, so sends and receives go in batches.
+         */
+        ioThreadScheduling: z.enum(["batch", "normal"]).default("batch"),
       })
       .default({
         heartbeatIntervalMs: 1_000,
         heartbeatTimeoutMs: 3_000,
         reconnectIntervalMs: 100,
         reconnectMaxIntervalMs: 2_000,
+        ioThreads: 1,
+        ioThreadScheduling: "batch",
       }),
     log: z
       .strictObject({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+        /** Lines are written once this many bytes wait (0: each line at once), as nginx's `buffer=`. */
+        bufferBytes: z.number().int().min(0).max(1_048_576).default(4096),
+        /** Waiting lines are written at least this often (ms), as nginx's `flush=`. */
+        flushIntervalMs: z.number().int().min(1).max(60_000).default(100),
       })
-      .default({ level: "info" }),
+      .default({ level: "info", bufferBytes: 4096, flushIntervalMs: 100 }),
     services: z
       .record(z.string().regex(serviceNamePattern, "service names are [a-z0-9._-]"), serviceSchema)
       .default({}),

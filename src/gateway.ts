@@ -5,6 +5,7 @@
 import type { Config } from "./config.js";
 import { readAllowedKeys, type Secrets } from "./secrets.js";
 import { createEndpointPolicy } from "./services/endpoint-policy.js";
+import { configureIoThreads } from "./services/io-threads.js";
 import { ZapHandler } from "./services/zap-handler.js";
 import { RouterFrontend } from "./frontends/router-frontend.js";
 import { createAdminApp, type AdminDirectory } from "./http/admin-app.js";
@@ -53,6 +54,7 @@ export interface GatewayOptions {
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 
 export function createGateway(config: Config, logger: Logger, options: GatewayOptions = {}): Gateway {
+  configureIoThreads(config.zmq);
   const ids = new CorrelationIds();
   const linkOptions = {
     lingerMs: config.lingerMs,
@@ -150,6 +152,7 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
       ...Object.values(frontendEndpoints),
     ];
     logger.info({ event: "listening", ...addresses, services: [...services.keys()] }, "gateway listening");
+    logger.flush(); // supervisors and scripts wait for this line: do not hold it in the log buffer
     return addresses;
   }
 

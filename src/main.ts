@@ -119,7 +119,7 @@ function readConfig(): { config: Config; processes: number } {
  * Never resolves: the primary ends by process.exit.
  */
 function superviseProcesses(config: Config, count: number): Promise<never> {
-  const logger = createLogger(config.log.level).child({ process: "primary" });
+  const logger = createLogger(config.log.level, undefined, config.log).child({ process: "primary" });
   let stopping = false;
   let failed = false;
   const stopAll = () => {
@@ -183,8 +183,8 @@ if (cluster.isPrimary && processes > 1) {
   await superviseProcesses(config, processes);
 }
 const logger = cluster.isWorker
-  ? createLogger(config.log.level).child({ process: Number(process.env.ZMQ_GATEWAY_PROCESS_INDEX), pid: process.pid })
-  : createLogger(config.log.level);
+  ? createLogger(config.log.level, undefined, config.log).child({ process: Number(process.env.ZMQ_GATEWAY_PROCESS_INDEX), pid: process.pid })
+  : createLogger(config.log.level, undefined, config.log);
 let tracing: Tracing | undefined;
 if (tracingSettings.enabled) {
   const { startTracing } = await import("./telemetry/sdk.js");

@@ -3,7 +3,6 @@
  * list services and workers, register and remove connect-out workers at run time.
  */
 import { Hono } from "hono";
-import { requestId } from "hono/request-id";
 import { z } from "zod";
 import { endpointSchema, Z85_KEY_PATTERN } from "../config.js";
 import { GatewayError } from "../errors.js";
@@ -11,7 +10,8 @@ import type { Service } from "../services/service.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { GatewayMetrics } from "../telemetry/metrics.js";
 import type { EndpointPolicy } from "../services/endpoint-policy.js";
-import { accessLog } from "./access-log.js";
+import { type GatewayEnv } from "./node-request.js";
+import { requestLifecycle } from "./request-lifecycle.js";
 import { adminAuth } from "./admin-auth.js";
 import { mountConsole } from "./console/console-routes.js";
 import { errorHandler, problemResponse } from "./problem-response.js";
@@ -53,10 +53,9 @@ export interface AdminDirectory extends ServiceDirectory {
   reloadAllowedKeys?(): Promise<{ allowed: number; removed: number }>;
 }
 
-export function createAdminApp(directory: AdminDirectory, logger: Logger, metrics?: GatewayMetrics): Hono {
-  const app = new Hono();
-  app.use(requestId());
-  app.use(accessLog(logger));
+export function createAdminApp(directory: AdminDirectory, logger: Logger, metrics?: GatewayMetrics): Hono<GatewayEnv> {
+  const app = new Hono<GatewayEnv>();
+  app.use(requestLifecycle({ logger }));
   app.onError(errorHandler(logger));
   app.notFound((c) => problemResponse(c, new GatewayError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
   app.use(adminAuth(directory.adminToken));

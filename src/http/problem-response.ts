@@ -6,18 +6,19 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { GatewayError, isGatewayError } from "../errors.js";
 import type { Logger } from "../telemetry/logger.js";
+import { respond, type GatewayEnv } from "./node-request.js";
 import { PROBLEM_CONTENT_TYPE, problemFor } from "./problem.js";
 
-export function problemResponse(c: Context, error: GatewayError, extraHeaders: Record<string, string> = {}): Response {
-  const requestId = c.get("requestId") as string | undefined;
+export function problemResponse(c: Context<GatewayEnv>, error: GatewayError, extraHeaders: Record<string, string> = {}): Response {
+  const requestId = c.get("requestId");
   const problem = problemFor(error, { instance: c.req.path, ...(requestId && { requestId }) });
   const headers: Record<string, string> = { "content-type": PROBLEM_CONTENT_TYPE, ...extraHeaders };
   if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(error.retryAfterSeconds);
-  return c.body(JSON.stringify(problem), problem.status as 400, headers);
+  return respond(c, JSON.stringify(problem), problem.status, headers);
 }
 
 export function errorHandler(logger: Logger) {
-  return function onError(error: unknown, c: Context): Response {
+  return function onError(error: unknown, c: Context<GatewayEnv>): Response {
     if (isGatewayError(error)) return problemResponse(c, error);
     // The client went away while its body was being read (Node's "aborted", ECONNRESET):
     // nobody receives this answer, and it is no gateway failure, so no 500 in logs and metrics.
@@ -27,7 +28,7 @@ export function errorHandler(logger: Logger) {
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, new GatewayError("BAD_REQUEST", error.message || "bad request"));
     }
-    logger.error({ err: error, requestId: c.get("requestId") }, "unhandled error");
+    logger.error({ err: error, request_id: c.get("requestId") }, "unhandled error");
     return problemResponse(c, new GatewayError("INTERNAL"));
   };
 }

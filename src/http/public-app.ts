@@ -3,18 +3,18 @@
  * `/healthz` and `/readyz` report liveness and readiness. HTTP in, ServiceCall out:
  * this file never touches a socket.
  */
+import type { OutgoingHttpHeaders } from "node:http";
 import { context } from "@opentelemetry/api";
 import { Hono, type Context } from "hono";
-import { requestId } from "hono/request-id";
 import { GatewayError } from "../errors.js";
 import type { Service, ServiceCall } from "../services/service.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { RequestRecorder } from "../telemetry/metrics.js";
-import { accessLog } from "./access-log.js";
-import { clientGone, readBody } from "./read-body.js";
+import { requestHeader, respond, type GatewayEnv } from "./node-request.js";
+import { cancelWhenClientGoes, readBody } from "./read-body.js";
 import { errorHandler, problemResponse } from "./problem-response.js";
+import { requestLifecycle } from "./request-lifecycle.js";
 import { parseTimeoutHeader, TIMEOUT_HEADER } from "./timeout-header.js";
-import { observeRequests } from "./tracing.js";
 
 /** What the HTTP layer needs from the gateway. */
 export interface ServiceDirectory {
@@ -23,15 +23,13 @@ export interface ServiceDirectory {
   readonly draining: boolean;
 }
 
-type Env = { Variables: { requestId: string } };
-
 const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
 const ALWAYS_FORWARDED = ["content-type", "accept"];
 
-function forwardedHeaders(c: Context, service: Service): Record<string, string> {
+function forwardedHeaders(c: Context, names: readonly string[]): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const name of [...ALWAYS_FORWARDED, ...service.config.forwardHeaders]) {
-    const value = c.req.header(name);
+  for (const name of names) {
+    const value = requestHeader(c, name);
     if (value !== undefined) headers[name] = value;
   }
   return headers;
@@ -42,16 +40,20 @@ function pathBelowService(path: string, name: string): string {
   return rest.startsWith("/") ? rest : `/${rest}`;
 }
 
-export function createPublicApp(directory: ServiceDirectory, logger: Logger, metrics?: RequestRecorder): Hono<Env> {
-  const app = new Hono<Env>();
+export function createPublicApp(directory: ServiceDirectory, logger: Logger, metrics?: RequestRecorder): Hono<GatewayEnv> {
+  const app = new Hono<GatewayEnv>();
+  /** Lower-case header names forwarded to meta workers, per service, computed once. */
+  const forwardedNames = new Map<Service, readonly string[]>();
+  const forwardedNamesOf = (service: Service): readonly string[] => {
+    let names = forwardedNames.get(service);
+    if (!names) {
+      names = [...new Set([...ALWAYS_FORWARDED, ...service.config.forwardHeaders.map((name) => name.toLowerCase())])];
+      forwardedNames.set(service, names);
+    }
+    return names;
+  };
 
-  app.use(requestId());
-  app.use(observeRequests(metrics));
-  app.use(accessLog(logger));
-  app.use(async function closeWhileDraining(c, next) {
-    await next();
-    if (directory.draining) c.res.headers.set("connection", "close");
-  });
+  app.use(requestLifecycle({ logger, recorder: metrics, traced: true, draining: () => directory.draining }));
   app.onError(errorHandler(logger));
   app.notFound((c) => problemResponse(c, new GatewayError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
 
@@ -67,19 +69,19 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger, met
     return c.json({ status: "ready" });
   });
 
-  const callService = async (c: Context<Env, string>): Promise<Response> => {
+  const callService = async (c: Context<GatewayEnv, string>): Promise<Response> => {
     const name = c.req.param("service") ?? "";
     const service = directory.service(name);
     if (!service) throw new GatewayError("UNKNOWN_SERVICE", `no service named "${name}"`);
     if (directory.draining) return problemResponse(c, new GatewayError("DRAINING"), { connection: "close" });
     const method = c.req.method;
-    const requested = parseTimeoutHeader(c.req.header(TIMEOUT_HEADER));
+    const requested = parseTimeoutHeader(requestHeader(c, TIMEOUT_HEADER));
     // The whole body is read and within the limit before anything reaches a worker. GET and
     // HEAD send none, but a body they carry is still read (and dropped) first, so a request
     // whose framing fails after its head (`Transfer-Encoding: xchunked`) never reaches one.
     let body: Buffer = Buffer.alloc(0);
     if (method !== "GET" && method !== "HEAD") body = await readBody(c, service.config.maxBodyBytes);
-    else if (c.req.header("content-length") !== undefined || c.req.header("transfer-encoding") !== undefined) await readBody(c, service.config.maxBodyBytes);
+    else if (requestHeader(c, "content-length") !== undefined || requestHeader(c, "transfer-encoding") !== undefined) await readBody(c, service.config.maxBodyBytes);
     const url = c.req.url;
     const queryStart = url.indexOf("?");
     const call: ServiceCall = {
@@ -87,18 +89,21 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger, met
       method,
       path: pathBelowService(c.req.path, service.name),
       query: queryStart >= 0 ? url.slice(queryStart + 1) : "",
-      headers: forwardedHeaders(c, service),
+      headers: forwardedHeaders(c, forwardedNamesOf(service)),
       requestId: c.get("requestId"),
       timeoutMs: service.effectiveTimeoutMs(requested),
-      idempotent: IDEMPOTENT_METHODS.has(method) || c.req.header("idempotency-key") !== undefined,
-      signal: clientGone(c),
+      idempotent: IDEMPOTENT_METHODS.has(method) || requestHeader(c, "idempotency-key") !== undefined,
+      cancellable: cancelWhenClientGoes(c),
       context: context.active(),
     };
     const reply = await service.call(call);
+    c.set("workerId", reply.workerId);
     // 204, 205 and 304 carry no content: a body there would corrupt the keep-alive stream.
     const bodyless = reply.status === 204 || reply.status === 205 || reply.status === 304;
-    if (bodyless) return c.body(null, reply.status as 204, reply.headers);
-    return c.body(reply.body as Uint8Array<ArrayBuffer>, reply.status as 200, { "content-type": service.config.contentType, ...reply.headers });
+    if (bodyless) return respond(c, null, reply.status, { ...reply.headers });
+    const headers: OutgoingHttpHeaders = { "content-type": service.config.contentType };
+    for (const name in reply.headers) headers[name] = reply.headers[name];
+    return respond(c, reply.body, reply.status, headers);
   };
 
   app.all("/v1/:service", callService);

@@ -5,9 +5,9 @@
  * before a byte is read; a chunked body is refused as soon as it passes the limit.
  * Either way nothing reaches a worker. Throws BODY_TOO_LARGE.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context } from "hono";
 import { GatewayError } from "../errors.js";
+import { incomingOf, outgoingOf, requestHeader } from "./node-request.js";
 
 const EMPTY = Buffer.alloc(0);
 
@@ -16,8 +16,8 @@ function tooLarge(maxBytes: number): GatewayError {
 }
 
 export async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  const declared = c.req.header("content-length");
+  const incoming = incomingOf(c);
+  const declared = requestHeader(c, "content-length");
   if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes);
   if (!incoming) {
     const bytes = Buffer.from(await c.req.arrayBuffer());
@@ -36,15 +36,26 @@ export async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
 }
 
 /**
- * An AbortSignal that fires when the client goes away before its response is sent, from
- * the Node response's `close` event (cheaper than the WHATWG Request's own signal).
+ * Hands the pool's cancel function to whatever tells that the client went away before its
+ * response was sent: the Node response's `close` event, or the WHATWG request's signal
+ * under `app.request()`. A client gone already cancels at once.
  */
-export function clientGone(c: Context): AbortSignal | undefined {
-  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-  if (!outgoing) return c.req.raw.signal;
-  const controller = new AbortController();
-  outgoing.once("close", () => {
-    if (!outgoing.writableFinished) controller.abort();
-  });
-  return controller.signal;
+export function cancelWhenClientGoes(c: Context): (cancel: () => void) => void {
+  const outgoing = outgoingOf(c);
+  if (!outgoing) {
+    const signal = c.req.raw.signal;
+    return (cancel) => {
+      if (signal.aborted) cancel();
+      else signal.addEventListener("abort", cancel, { once: true });
+    };
+  }
+  return (cancel) => {
+    if (outgoing.closed) {
+      if (!outgoing.writableFinished) cancel();
+      return;
+    }
+    outgoing.once("close", () => {
+      if (!outgoing.writableFinished) cancel();
+    });
+  };
 }

@@ -15,11 +15,18 @@ export interface Job {
   encode(mode: WorkerMode, deadlineMs: number, trace: TraceFields | undefined): Buffer[];
   /** Opaque to the pool; handed to the observer (e.g. the caller's trace context). */
   context?: unknown;
+  /** The HTTP request id, for the pool's log lines about this job. */
+  requestId?: string | undefined;
   /** Absolute deadline on the `performance.now()` clock, ms. */
   deadline: number;
   /** Safe to send to a second worker when the first is lost (idempotent method or key). */
   idempotent: boolean;
-  signal?: AbortSignal | undefined;
+  /**
+   * Called once at submit with the job's cancel function, for the caller to keep and call
+   * when its client goes away (an EventTarget AbortSignal costs microseconds per request).
+   * Cancelling a settled job does nothing.
+   */
+  cancellable?: ((cancel: () => void) => void) | undefined;
 }
 
 export interface JobResult {

@@ -24,7 +24,8 @@ export interface ServiceCall {
   /** Milliseconds the caller will wait, already capped by the service maximum. */
   timeoutMs: number;
   idempotent: boolean;
-  signal?: AbortSignal | undefined;
+  /** See Job.cancellable: how the caller cancels the call when its client goes away. */
+  cancellable?: ((cancel: () => void) => void) | undefined;
   /** Opaque caller context (the trace context of the HTTP request), passed to the pool observer. */
   context?: unknown;
 }
@@ -89,8 +90,9 @@ export class Service {
     const result: JobResult = await this.pool.submit({
       deadline,
       idempotent: call.idempotent,
-      signal: call.signal,
+      cancellable: call.cancellable,
       context: call.context,
+      requestId: call.requestId,
       encode: (mode, deadlineMs, trace) => {
         if (mode === "plain") return [call.body];
         const meta: RequestMeta = {

@@ -16,12 +16,11 @@
  * Every submitted job settles exactly once: with the worker's reply payload, or with a
  * GatewayError (NO_WORKER, UNHEALTHY, QUEUE_FULL, TIMEOUT, WORKER_LOST, CANCELLED, DRAINING).
  */
-import { AsyncResource } from "node:async_hooks";
 import type { WorkerMode } from "../config.js";
 import { GatewayError } from "../errors.js";
 import type { CorrelationIds } from "../protocol/frames.js";
 import { encodeRequest, splitReply } from "../protocol/frames.js";
-import type { Logger } from "../telemetry/logger.js";
+import { requestFields, type Logger } from "../telemetry/logger.js";
 import { emptyCounters, type AttemptHandle, type Job, type JobResult, type PoolCounters, type PoolOptions } from "./pool-types.js";
 import { RetryBudget } from "./retry-budget.js";
 import { Worker, type WorkerJoin, type WorkerSnapshot } from "./worker.js";
@@ -44,12 +43,6 @@ interface Call {
   /** performance.now() when the job was (re)queued. */
   queuedAt: number;
   attempt: Attempt | undefined;
-  onAbort: (() => void) | undefined;
-  /**
-   * The caller's async context (request id, trace), so that what the pool does for this
-   * call from a socket event or another request's timer is logged under its own request.
-   */
-  scope: AsyncResource;
 }
 
 interface Attempt {
@@ -197,10 +190,6 @@ export class WorkerPool {
         return Promise.reject(new GatewayError("QUEUE_FULL", undefined, { retryAfterSeconds: 1 }));
       }
     }
-    if (job.signal?.aborted) {
-      this.counters.cancelledQueued++;
-      return Promise.reject(new GatewayError("CANCELLED"));
-    }
     return new Promise<JobResult>((resolve, reject) => {
       const call: Call = {
         job,
@@ -212,17 +201,12 @@ export class WorkerPool {
         retrying: false,
         attempt: undefined,
         queuedAt: performance.now(),
-        onAbort: undefined,
         tryTimer: undefined,
-        scope: new AsyncResource("zmq-gateway.call"),
         timer: setTimeout(() => this.onDeadline(call), Math.max(0, job.deadline - performance.now())),
       };
-      if (job.signal) {
-        call.onAbort = () => this.onAbort(call);
-        job.signal.addEventListener("abort", call.onAbort, { once: true });
-      }
       this.unsettled++;
       this.queue.push(call);
+      job.cancellable?.(() => this.onAbort(call));
       this.pump();
     });
   }
@@ -306,7 +290,7 @@ export class WorkerPool {
     this.counters.sent++;
     const left = call.job.deadline - now;
     const perTry = this.options.retry.perTryTimeoutMs;
-    if (perTry !== undefined && perTry < left) call.tryTimer = setTimeout(() => call.scope.runInAsyncScope(() => this.onTryTimeout(call, attempt)), perTry);
+    if (perTry !== undefined && perTry < left) call.tryTimer = setTimeout(() => this.onTryTimeout(call, attempt), perTry);
     worker.link.send(encodeRequest(id, call.job.encode(worker.mode, Math.max(0, Math.round(left)), handle)));
   }
 
@@ -324,7 +308,6 @@ export class WorkerPool {
     clearTimeout(call.timer);
     clearTimeout(call.tryTimer);
     if (call.retrying) this.budget.active--;
-    if (call.onAbort) call.job.signal?.removeEventListener("abort", call.onAbort);
     this.unsettled--;
     if (this.unsettled === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
@@ -346,12 +329,12 @@ export class WorkerPool {
         call.retrying = true;
         this.budget.active++;
       }
-      this.logger?.info({ event: "retry", service: this.options.name, attempt: call.attempts + 1, reason }, "retrying on another worker");
+      this.logger?.info({ event: "retry", service: this.options.name, attempt: call.attempts + 1, reason, ...requestFields(call.job.requestId, call.job.context) }, "retrying on another worker");
       this.requeue(call);
       return;
     }
     if (safe) this.counters.retriesDenied++;
-    this.logger?.info({ event: "attempt-failed", service: this.options.name, attempts: call.attempts, reason, retried: false }, "not retried");
+    this.logger?.info({ event: "attempt-failed", service: this.options.name, attempts: call.attempts, reason, retried: false, ...requestFields(call.job.requestId, call.job.context) }, "not retried");
     this.fail(call, error);
   }
 
@@ -472,7 +455,7 @@ export class WorkerPool {
       worker.failures++;
       this.counters.failedLost++;
       const lost = new GatewayError("WORKER_LOST", "the worker was lost while it held the request; it was not retried");
-      attempt.call.scope.runInAsyncScope(() => this.retryOrFail(attempt.call, lost, "worker lost"));
+      this.retryOrFail(attempt.call, lost, "worker lost");
     }
     this.closeIfDone(worker);
   }

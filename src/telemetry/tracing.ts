@@ -3,7 +3,7 @@
  * (telemetry/sdk.ts); without one every call here is a no-op on non-recording spans and
  * no trace field is sent to workers.
  *
- *   caller --traceparent--> SERVER "POST /v1/:service"      (http/tracing.ts)
+ *   caller --traceparent--> SERVER "POST /v1/:service"      (http/request-lifecycle.ts)
  *   REQ client -----------> SERVER "zmq.frontend {service}" (startFrontDoorSpan)
  *                              `-> CLIENT "zmq.request {service}", one per attempt
  *                                     (createTracingObserver) --meta traceparent--> worker

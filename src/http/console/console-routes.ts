@@ -12,6 +12,7 @@
  * it navigates); the two JSON endpoints are admin API calls like the others, so the admin
  * token guards them, and the page sends it from the token field.
  */
+import type { GatewayEnv } from "../node-request.js";
 import type { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { GatewayError } from "../../errors.js";
@@ -31,7 +32,7 @@ export interface ConsoleDependencies {
   metrics?: GatewayMetrics | undefined;
 }
 
-export function mountConsole(app: Hono, { directory, logger, metrics }: ConsoleDependencies): void {
+export function mountConsole(app: Hono<GatewayEnv>, { directory, logger, metrics }: ConsoleDependencies): void {
   const stats = createConsoleStats(metrics?.registry);
   // A second instance of the public app, called in process by "try it".
   const publicApp = createPublicApp(directory, logger, metrics);
