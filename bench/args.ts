@@ -17,8 +17,8 @@ export interface BenchArgs {
   warmupSeconds: number;
   connections: number;
   sections: ReadonlySet<Section>;
-  /** Gateway window of the extra row (1 = no extra row). */
-  window: number;
+  /** Gateway window of the extra row; undefined: no extra row (the default row uses the product's default). */
+  window: number | undefined;
   /** Also measure at 1 connection (the latency run). */
   latencyRun: boolean;
   /** Runs of each measured load; the median by req/s is reported. */
@@ -50,7 +50,7 @@ export const USAGE = `npm run bench -- [flags]
   --warmup S        warm-up seconds before each measured run (default 3; 0 skips)
   --connections N   connections of the main runs (default 64)
   --only LIST       comma list of ${SECTIONS.join(",")} (default all)
-  --window N        add a gateway row with window N (2..4) beside the default 1
+  --window N        add a gateway row with window N (1..256) beside the one with the product's defaults
   --no-latency      skip the 1-connection latency runs
   --repeat N        run each measured load N times, report the median by req/s (default 1)
   --zmq-seconds S   seconds per window of the ZeroMQ-leg micro-benchmark (default 5)
@@ -121,7 +121,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     warmupSeconds: positive("warmup", values.warmup, 3, 0),
     connections: positive("connections", values.connections, 64, 1, 10_000),
     sections: new Set(only as Section[]),
-    window: positive("window", values.window, 1, 1, 4),
+    window: values.window === undefined ? undefined : positive("window", values.window, 1, 1, 256),
     latencyRun: !values["no-latency"],
     repeats: positive("repeat", values.repeat, 1, 1, 9),
     zmqLegSeconds: positive("zmq-seconds", values["zmq-seconds"], 5),

@@ -51,7 +51,7 @@ interface PeerStart {
   start: (workDir: string) => Promise<Peer>;
 }
 
-function gatewayOptions(args: BenchArgs, window: number, id: string): GatewayOptions {
+function gatewayOptions(args: BenchArgs, window: number | undefined, id: string): GatewayOptions {
   const cpuProfileDir = args.cpuProfile ? `${resultsDir}/profiles/${id}-${Date.now()}` : undefined;
   return { window, main: args.gatewayMain, cpuProfileDir };
 }
@@ -62,9 +62,9 @@ function peerStarts(args: BenchArgs): PeerStart[] {
     {
       id: "gateway",
       section: "gateway",
-      start: (dir) => startGateway(dir, gatewayOptions(args, 1, "gateway")),
+      start: (dir) => startGateway(dir, gatewayOptions(args, undefined, "gateway")),
     },
-    ...(args.window > 1
+    ...(args.window !== undefined
       ? [
           {
             id: `gateway-w${args.window}`,

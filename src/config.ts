@@ -71,8 +71,13 @@ const serviceSchema = z.strictObject({
   required: z.boolean().default(false),
   /** Requests waiting for a free worker; past it: 503 at once. */
   queueLimit: z.number().int().min(0).max(1_000_000).default(10_000),
-  /** Requests in flight per worker (a REP worker serves one at a time). */
-  window: z.number().int().min(1).max(64).default(1),
+  /**
+   * Requests in flight per worker. A REP worker serves one at a time; the others wait in
+   * its socket, so it never idles between requests and messages move in batches. Extra
+   * requests go only to a worker whose current one is not stalled (see docs/dispatch.md);
+   * 1 turns pipelining off.
+   */
+  window: z.number().int().min(1).max(256).default(16),
   /** Whether `Set-Cookie` from meta workers reaches the client. */
   allowSetCookie: z.boolean().default(false),
   retry: z

@@ -17,7 +17,7 @@ import { startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
 /** Number of echo workers behind the gateway, as behind Mongrel2 and nginx. */
 const WORKERS = 2;
 
-function gatewayConfig(workers: readonly string[], window: number): string {
+function gatewayConfig(workers: readonly string[], window: number | undefined): string {
   return [
     "http: { host: 127.0.0.1, port: 0 }",
     "admin: { host: 127.0.0.1, port: 0 }",
@@ -27,7 +27,7 @@ function gatewayConfig(workers: readonly string[], window: number): string {
     "    contentType: application/json",
     "    workers:",
     ...workers.map((endpoint) => `      - ${endpoint}`),
-    `    window: ${window}`,
+    ...(window === undefined ? [] : [`    window: ${window}`]),
     "",
   ].join("\n");
 }
@@ -54,8 +54,8 @@ export function parseListening(line: string): {
 }
 
 export interface GatewayOptions {
-  /** Requests in flight per worker, 1..4. */
-  window: number;
+  /** Requests in flight per worker; undefined: the product's default. */
+  window: number | undefined;
   /** The gateway's entry script; default dist/src/main.js. */
   main?: string | undefined;
   /** If set, the gateway runs under `node --cpu-prof` and writes its profile here on exit. */
@@ -103,8 +103,8 @@ export async function startGateway(workDir: string, options: GatewayOptions): Pr
     const url = `http://127.0.0.1:${httpPort}${ECHO_PATH}`;
     await waitUntilServing(url);
     return {
-      id: window === 1 ? "gateway" : `gateway-w${window}`,
-      label: `gateway window ${window}`,
+      id: window === undefined ? "gateway" : `gateway-w${window}`,
+      label: window === undefined ? "gateway (defaults)" : `gateway window ${window}`,
       url,
       adminServicesUrl: `http://127.0.0.1:${adminPort}/admin/services`,
       cpuProfileDir,

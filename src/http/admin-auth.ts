@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { GatewayError } from "../errors.js";
+import type { GatewayEnv } from "./node-request.js";
 import { problemResponse } from "./problem-response.js";
 
 const digest = (value: string) => createHash("sha256").update(value).digest();
@@ -33,7 +34,7 @@ export function isCrossSite(method: string, origin: string | undefined, fetchSit
   }
 }
 
-export function adminAuth(token: string | undefined): MiddlewareHandler {
+export function adminAuth(token: string | undefined): MiddlewareHandler<GatewayEnv> {
   const expected = token === undefined ? undefined : digest(token);
   return async function adminAuth(c, next) {
     if (isCrossSite(c.req.method, c.req.header("origin"), c.req.header("sec-fetch-site"), c.req.header("host"))) {

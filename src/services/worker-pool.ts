@@ -47,6 +47,8 @@ interface Call {
 
 interface Attempt {
   key: number;
+  /** performance.now() when sent. */
+  sentAt: number;
   call: Call;
   worker: Worker;
   /** active: the call waits for this reply; late/cancelled: answered already, reply dropped. */
@@ -71,6 +73,16 @@ async function bindFresh(create: () => WorkerLink): Promise<WorkerLink> {
 
 /** How many queued calls pump() looks past the head for one a free worker may take. */
 const QUEUE_SCAN_LIMIT = 64;
+/**
+ * Pipelining guard: a busy connect-out worker gets another request only while the one it
+ * serves has been out for less than STALL_FACTOR times the pool's typical reply time
+ * (and at least STALL_FLOOR_MS). A worker stuck in a slow request thus stops collecting
+ * fast ones behind it; they wait in the gateway's queue for whichever worker frees first.
+ */
+const STALL_FACTOR = 4;
+const STALL_FLOOR_MS = 2;
+/** Weight of each new reply time in the pool's moving average. */
+const LATENCY_EWMA_WEIGHT = 0.05;
 
 export class WorkerPool {
   readonly counters: PoolCounters = emptyCounters();
@@ -89,6 +101,8 @@ export class WorkerPool {
   private nextWorkerNumber = 1;
   private cursor = 0;
   private closed = false;
+  /** Moving average of send-to-reply times, ms (the pipelining guard's yardstick). */
+  private latencyMs = 0;
 
   constructor(options: PoolOptions, ids: CorrelationIds, logger?: Logger) {
     this.options = options;
@@ -221,20 +235,33 @@ export class WorkerPool {
     return this.workerList.some((worker) => !worker.removed && worker.connected && !call.tried.includes(worker));
   }
 
-  /** The least-loaded worker with room and not in `excluded`, rotating among equals. */
+  /**
+   * The least-loaded worker with room and not in `excluded`; among equals, the one whose
+   * current request started last (least likely a slow one), rotating among the rest.
+   * Busy connect-out workers whose current request is stalled are skipped.
+   */
   private pick(excluded: readonly Worker[]): Worker | undefined {
     const workers = this.workerList;
     const count = workers.length;
+    const now = performance.now();
+    const stallMs = Math.max(STALL_FLOOR_MS, STALL_FACTOR * this.latencyMs);
     let best: Worker | undefined;
     let bestLoad = Infinity;
+    let bestAge = Infinity;
     for (let i = 0; i < count; i++) {
       const worker = workers[(this.cursor + i) % count];
       if (!worker || worker.free <= 0 || (excluded.length > 0 && excluded.includes(worker))) continue;
       const load = worker.inFlight / worker.capacity;
-      if (load < bestLoad) {
+      if (load === 0) {
+        best = worker;
+        break;
+      }
+      const age = worker.link.kind === "out" ? worker.headAgeMs(now) : 0;
+      if (age > stallMs) continue;
+      if (load < bestLoad || (load === bestLoad && age < bestAge)) {
         best = worker;
         bestLoad = load;
-        if (load === 0) break;
+        bestAge = age;
       }
     }
     this.cursor = count === 0 ? 0 : (this.cursor + 1) % count;
@@ -282,8 +309,9 @@ export class WorkerPool {
       queuedMs: now - call.queuedAt,
       context: call.job.context,
     });
-    const attempt: Attempt = { key, call, worker, state: "active", handle };
+    const attempt: Attempt = { key, sentAt: now, call, worker, state: "active", handle };
     this.pending.set(key, attempt);
+    worker.sentAt.set(key, now);
     worker.inFlight++;
     call.state = "sent";
     call.attempt = attempt;
@@ -346,6 +374,7 @@ export class WorkerPool {
   /** Frees the worker slot an attempt held. */
   private release(attempt: Attempt): void {
     this.pending.delete(attempt.key);
+    attempt.worker.sentAt.delete(attempt.key);
     attempt.worker.inFlight--;
     if (attempt.state === "late") attempt.worker.late--;
   }
@@ -359,17 +388,21 @@ export class WorkerPool {
     worker.timeouts++;
     worker.consecutiveTimeouts++;
     this.counters.timedOutInFlight++;
-    if (worker.consecutiveTimeouts >= this.options.outlier.consecutiveTimeouts) this.eject(worker);
+    if (worker.consecutiveTimeouts >= this.options.outlier.consecutiveTimeouts) this.eject(worker, attempt.call);
   }
 
-  private eject(worker: Worker): void {
+  /** `cause`: the call whose missed deadline tipped the worker over (its line names it). */
+  private eject(worker: Worker, cause: Call): void {
     const { baseEjectionMs, maxEjectionMs } = this.options.outlier;
     worker.ejections++;
     worker.consecutiveTimeouts = 0;
     const durationMs = Math.min(baseEjectionMs * worker.ejections, maxEjectionMs);
     worker.ejectedUntil = performance.now() + durationMs;
     this.counters.ejections++;
-    this.logger?.warn({ event: "worker-ejected", service: this.options.name, worker: worker.id, endpoint: worker.link.endpoint, durationMs }, "worker ejected");
+    this.logger?.warn(
+      { event: "worker-ejected", service: this.options.name, worker: worker.id, endpoint: worker.link.endpoint, durationMs, ...requestFields(cause.job.requestId, cause.job.context) },
+      "worker ejected",
+    );
     const timer = setTimeout(() => {
       this.ejectionTimers.delete(timer);
       this.pump();
@@ -391,6 +424,7 @@ export class WorkerPool {
     this.release(attempt);
     worker.lastSeenMs = Date.now();
     if (state === "active") {
+      this.latencyMs += LATENCY_EWMA_WEIGHT * (performance.now() - attempt.sentAt - this.latencyMs);
       attempt.handle?.end("replied");
       worker.consecutiveTimeouts = 0;
       this.counters.replied++;

@@ -9,7 +9,7 @@ import type { WorkerLink } from "./worker-link.js";
 export type WorkerJoin = "config" | "admin" | "connect-in";
 export type WorkerState = "idle" | "busy" | "suspect" | "ejected" | "disconnected" | "removing";
 
-/** Requests per window a connect-in peer may be handed (see Worker.capacity). */
+/** Requests a connect-in peer may be handed at least (see Worker.capacity). */
 export const CONNECT_IN_DEPTH = 16;
 
 export class Worker {
@@ -30,6 +30,11 @@ export class Worker {
   /** Set when a send found no ready peer; cleared on the next connection change. */
   sendBlocked = false;
   removed = false;
+  /**
+   * performance.now() at which each unanswered attempt was sent, by correlation key, in
+   * send order: the first entry is the request a REP worker is serving now.
+   */
+  readonly sentAt = new Map<number, number>();
   /** Epoch milliseconds of the last reply or connection, 0 when never seen. */
   lastSeenMs = 0;
   /** Timeouts since the last reply (outlier detection). */
@@ -67,11 +72,17 @@ export class Worker {
    * Attempts this worker may hold at once. A connect-out worker: its window. A connect-in
    * endpoint: libzmq round-robins blindly among its peers, so a cap of one window per peer
    * lets one slow peer collect every slot and stall the endpoint while the others idle;
-   * a deeper pipeline (CONNECT_IN_DEPTH windows per peer) keeps the others fed, as a plain
-   * DEALER would, and still bounds what a hung peer can hold.
+   * a deeper pipeline (at least CONNECT_IN_DEPTH per peer) keeps the others fed, as a
+   * plain DEALER would, and still bounds what a hung peer can hold.
    */
   get capacity(): number {
-    return this.link.peers * this.window * (this.link.kind === "in" ? CONNECT_IN_DEPTH : 1);
+    return this.link.peers * (this.link.kind === "in" ? Math.max(this.window, CONNECT_IN_DEPTH) : this.window);
+  }
+
+  /** How long the oldest unanswered attempt has been out, ms; 0 when none. */
+  headAgeMs(now: number): number {
+    for (const sentAt of this.sentAt.values()) return now - sentAt;
+    return 0;
   }
 
   get state(): WorkerState {

@@ -1,8 +1,21 @@
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { runCli, spawnGateway, writeConfigFile } from "../helpers/gateway-process.js";
 import { waitUntil } from "../helpers/wait.js";
 import { startWorker } from "../helpers/workers.js";
+
+/** sched(7) policy numbers of a process's libzmq I/O threads, from /proc (Linux). */
+function ioThreadPolicies(pid: number): number[] {
+  const policies: number[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").startsWith("ZMQbg/IO")) continue;
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    // Fields after the command name start at field 3 (state); the policy is field 41.
+    policies.push(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[41 - 3]));
+  }
+  return policies;
+}
 
 describe("the zmq-gateway command", () => {
   test("--help and --version answer and exit 0", async () => {
@@ -52,6 +65,26 @@ describe("the zmq-gateway command", () => {
       await gw.exited;
       worker.close();
     }
+  });
+
+  test("libzmq's I/O thread runs under SCHED_BATCH by default, under the OS default with ioThreadScheduling: normal", { skip: process.platform !== "linux" }, async () => {
+    const worker = await startWorker((frames) => frames);
+    const SCHED_OTHER = 0;
+    const SCHED_BATCH = 3;
+    for (const [scheduling, expected] of [[undefined, SCHED_BATCH], ["normal", SCHED_OTHER]] as const) {
+      const file = writeConfigFile({ ...(scheduling && { zmq: { ioThreadScheduling: scheduling } }), services: { echo: { workers: [worker.endpoint] } } });
+      const gw = await spawnGateway(["--config", file]);
+      try {
+        await waitUntil(async () => (await fetch(`${gw.url}/v1/echo`, { method: "POST", body: "x" })).status === 200, "the worker to answer");
+        const policies = ioThreadPolicies(gw.child.pid!);
+        assert.ok(policies.length >= 1, "the gateway has a libzmq I/O thread");
+        assert.deepEqual(new Set(policies), new Set([expected]), `ioThreadScheduling ${scheduling ?? "(default)"}`);
+      } finally {
+        gw.child.kill("SIGTERM");
+        await gw.exited;
+      }
+    }
+    worker.close();
   });
 
   test("SIGTERM with requests in flight answers every one of them and exits 0", async () => {

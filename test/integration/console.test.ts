@@ -214,7 +214,7 @@ describe("console stats and try it", () => {
     );
     assert.deepEqual(worker.received.at(-1)?.map(String), ['{"hello":"console"}']);
     const access = gw.logs.find(
-      (line) => line.event === "access" && line.requestId === "console-try-1",
+      (line) => line.event === "access" && line.request_id === "console-try-1",
     );
     assert.equal(
       access?.path,

@@ -69,11 +69,13 @@ describe("fault injection with real worker processes", () => {
     }
   });
 
-  test("SIGSTOP of one of 3 workers fails at most the request it held, and after SIGCONT it serves again", async () => {
+  test("SIGSTOP of one of 3 workers (window 1) fails at most the request it held, and after SIGCONT it serves again", async () => {
     const workers = await startWorkers(3, { DELAY_MS: "10" });
     try {
       // The deadline (400 ms) comes before the heartbeat gives up (1 s): the held request times out.
-      await withGateway({ zmq: { heartbeatTimeoutMs: 1_000 }, services: { svc: { workers: workers.map((w) => w.endpoint), timeoutMs: 400 } } }, async (gw) => {
+      // Window 1: the frozen worker holds one request; with a larger window it holds what was
+      // pipelined to it before the stall guard saw it stuck (docs/dispatch.md).
+      await withGateway({ zmq: { heartbeatTimeoutMs: 1_000 }, services: { svc: { workers: workers.map((w) => w.endpoint), timeoutMs: 400, window: 1 } } }, async (gw) => {
         await gw.waitForWorkers("svc", 3);
         let stopped = false;
         const results = await runLoad({
@@ -155,7 +157,7 @@ describe("fault injection with real worker processes", () => {
   test("a full queue answers 503 with Retry-After at once and recovers", async () => {
     const [worker] = await startWorkers(1, { DELAY_MS: "300" });
     try {
-      await withGateway({ services: { svc: { workers: [worker!.endpoint], queueLimit: 5 } } }, async (gw) => {
+      await withGateway({ services: { svc: { workers: [worker!.endpoint], queueLimit: 5, window: 1 } } }, async (gw) => {
         await gw.waitForWorkers("svc", 1);
         const responses = await Promise.all(
           Array.from({ length: 20 }, async (_, i) => {

@@ -189,8 +189,8 @@ describe("HTTP calls to REP workers", () => {
   test("every request is written to the access log with method, path, service, status, duration and request id", async () => {
     const response = await fetch(`${gw.url}/v1/plain/logged`, { headers: { "x-request-id": "log-check-1" } });
     assert.equal(response.status, 200);
-    await waitUntil(() => gw.logs.some((line) => line.requestId === "log-check-1"), "the access log line");
-    const line = gw.logs.find((entry) => entry.requestId === "log-check-1")!;
+    await waitUntil(() => gw.logs.some((line) => line.request_id === "log-check-1"), "the access log line");
+    const line = gw.logs.find((entry) => entry.request_id === "log-check-1")!;
     assert.equal(line.event, "access");
     assert.equal(line.method, "GET");
     assert.equal(line.path, "/v1/plain/logged");

@@ -56,7 +56,7 @@ describe("log lines and the request they belong to", () => {
         assert.equal(line.span_id, server?.spanId, `${String(line.event)} line has the SERVER span id`);
       }
       const access = lines.find((line) => line.event === "access");
-      assert.equal(access?.requestId, requestId);
+      assert.equal(access?.request_id, requestId);
       assert.equal(access?.status, 504);
 
       // A REQ client's call has no request id, but its access line names the front door span's trace.

@@ -12,17 +12,21 @@ test("an empty config gets safe defaults", () => {
   assert.deepEqual(config.services, {});
 });
 
-test("service defaults: plain mode, 1 MiB body limit, window 1", () => {
+test("defaults: plain mode, 1 MiB body limit, window 16, buffered log, SCHED_BATCH I/O thread", () => {
   const config = parseConfig({ services: { echo: { workers: ["tcp://127.0.0.1:5555", { endpoint: "ipc:///tmp/w", meta: true }] } } });
   const echo = config.services.echo!;
   assert.equal(echo.mode, "plain");
   assert.equal(echo.maxBodyBytes, 1024 * 1024);
-  assert.equal(echo.window, 1);
+  assert.equal(echo.window, 16);
+  assert.deepEqual(config.log, { level: "info", bufferBytes: 4096, flushIntervalMs: 100 });
+  assert.equal(config.zmq.ioThreadScheduling, "batch");
+  assert.equal(config.zmq.ioThreads, 1);
   assert.deepEqual(echo.workers, [{ endpoint: "tcp://127.0.0.1:5555", meta: undefined, serverKey: undefined }, { endpoint: "ipc:///tmp/w", meta: true }]);
 });
 
 test("errors name the field and the value", () => {
-  assert.throws(() => parseConfig({ services: { echo: { window: 9 } } }), (error: unknown) => error instanceof ConfigError && /services\.echo\.window: .*\(got 9\)/.test(error.message));
+  assert.throws(() => parseConfig({ services: { echo: { window: 257 } } }), (error: unknown) => error instanceof ConfigError && /services\.echo\.window: .*\(got 257\)/.test(error.message));
+  assert.throws(() => parseConfig({ zmq: { ioThreadScheduling: "fifo" } }), /zmq\.ioThreadScheduling/);
   assert.throws(() => parseConfig({ drainTimeoutMs: "soon" }), /drainTimeoutMs: .*\(got "soon"\)/);
 });
 
