@@ -103,7 +103,7 @@ export function goalVerdicts(runs: readonly MixedResult[]): string {
   return outs
     .map(
       (out) =>
-        `goal at ${out.load.offeredPerSecond} req/s (gateway connect-out, window 1): fast p99 ` +
+        `goal at ${out.load.offeredPerSecond} req/s (gateway connect-out, defaults): fast p99 ` +
         `${ms(out.load.fast.p99)} ms vs ${GOAL_RATIO} x fast p50 = ${ms(GOAL_RATIO * out.load.fast.p50)} ms: ` +
         (out.withinGoal ? "HOLDS" : "DOES NOT HOLD") +
         (out.noisy ? " (noisy run: other processes took CPU the load needed; rerun)" : ""),

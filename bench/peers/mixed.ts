@@ -28,8 +28,8 @@ export type MixedSetupId = "naive" | "gateway-out" | "gateway-in";
 
 export const MIXED_LABELS: Record<MixedSetupId, string> = {
   naive: "naive DEALER round-robin",
-  "gateway-out": "gateway, connect-out, window 1",
-  "gateway-in": "gateway, connect-in (bind), window 1",
+  "gateway-out": "gateway, connect-out (defaults: window 16)",
+  "gateway-in": "gateway, connect-in (bind) (defaults)",
 };
 
 function startWorkers(workDir: string, started: Started[], connect?: string): Started[] {
