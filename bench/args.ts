@@ -37,6 +37,8 @@ export interface BenchArgs {
   gatewayMain: string | undefined;
   /** Run the gateway under `node --cpu-prof` and summarize where its time went. */
   cpuProfile: boolean;
+  /** Add a gateway row with tracing on, exporting to a local OTLP sink. */
+  tracing: boolean;
   /** `--help`: print USAGE and exit 0. */
   help: boolean;
 }
@@ -61,7 +63,8 @@ export const USAGE = `npm run bench -- [flags]
   --out FILE        JSON results file (default bench/results/latest.json or soak.json)
   --gateway FILE    gateway entry script (default dist/src/main.js), to compare builds
   --help            this text
-  --cpu-prof        profile the gateway (node --cpu-prof; slows it) into bench/results/profiles/`;
+  --cpu-prof        profile the gateway (node --cpu-prof; slows it) into bench/results/profiles/
+  --tracing         add a gateway row with tracing on, exporting every span to a local OTLP sink`;
 
 function positive(
   name: string,
@@ -101,6 +104,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         out: { type: "string" },
         gateway: { type: "string" },
         "cpu-prof": { type: "boolean" },
+        tracing: { type: "boolean" },
         help: { type: "boolean" },
       },
     }));
@@ -133,6 +137,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     out: values.out,
     gatewayMain: values.gateway === undefined ? undefined : resolve(values.gateway),
     cpuProfile: values["cpu-prof"] ?? false,
+    tracing: values.tracing ?? false,
     help: values.help ?? false,
   };
 }

@@ -51,9 +51,9 @@ interface PeerStart {
   start: (workDir: string) => Promise<Peer>;
 }
 
-function gatewayOptions(args: BenchArgs, window: number | undefined, id: string): GatewayOptions {
+function gatewayOptions(args: BenchArgs, window: number | undefined, id: string, tracing = false): GatewayOptions {
   const cpuProfileDir = args.cpuProfile ? `${resultsDir}/profiles/${id}-${Date.now()}` : undefined;
-  return { window, main: args.gatewayMain, cpuProfileDir };
+  return { window, main: args.gatewayMain, cpuProfileDir, tracing };
 }
 
 function peerStarts(args: BenchArgs): PeerStart[] {
@@ -71,6 +71,15 @@ function peerStarts(args: BenchArgs): PeerStart[] {
             section: "gateway" as const,
             start: (dir: string) =>
               startGateway(dir, gatewayOptions(args, args.window, `gateway-w${args.window}`)),
+          },
+        ]
+      : []),
+    ...(args.tracing
+      ? [
+          {
+            id: "gateway-traced",
+            section: "gateway" as const,
+            start: (dir: string) => startGateway(dir, gatewayOptions(args, undefined, "gateway-traced", true)),
           },
         ]
       : []),

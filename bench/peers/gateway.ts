@@ -9,7 +9,7 @@ import type { Started } from "../processes.js";
 import { startProcess, waitForLine } from "../processes.js";
 import { ECHO_PATH } from "../payload.js";
 import { distFile } from "../paths.js";
-import { SERVER_CPU } from "../pinning.js";
+import { LOAD_CPU, SERVER_CPU } from "../pinning.js";
 import { waitUntilServing } from "../verify.js";
 import type { Peer } from "./peer.js";
 import { startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
@@ -60,11 +60,16 @@ export interface GatewayOptions {
   main?: string | undefined;
   /** If set, the gateway runs under `node --cpu-prof` and writes its profile here on exit. */
   cpuProfileDir?: string | undefined;
+  /**
+   * Tracing on: a local OTLP/HTTP sink (bench/servers/otlp-sink.ts, on the load
+   * generator's CPU) receives the gateway's spans, exported as in production (batched).
+   */
+  tracing?: boolean | undefined;
 }
 
 /** Starts two workers and the gateway in front of them. */
 export async function startGateway(workDir: string, options: GatewayOptions): Promise<Peer> {
-  const { window, main = distFile("src/main.js"), cpuProfileDir } = options;
+  const { window, main = distFile("src/main.js"), cpuProfileDir, tracing = false } = options;
   const profileArgs = cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`] : [];
   const started: Started[] = [];
   return startOrCleanUp(started, async () => {
@@ -86,6 +91,13 @@ export async function startGateway(workDir: string, options: GatewayOptions): Pr
         (await waitForLine(worker, /^ready tcp:\/\//)).slice("ready ".length).trim(),
       ),
     );
+    let otelEnv: NodeJS.ProcessEnv = {};
+    if (tracing) {
+      const sink = startNodeScript("otlp-sink", "bench/servers/otlp-sink.js", workDir, {}, LOAD_CPU);
+      started.push(sink);
+      const port = (await waitForLine(sink, /^listening \d+/)).slice("listening ".length).trim();
+      otelEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_SERVICE_NAME: "zmq-gateway-bench" };
+    }
     const configPath = `${workDir}/gateway.yaml`;
     writeFileSync(configPath, gatewayConfig(endpoints, window));
     const gateway = startProcess({
@@ -94,6 +106,7 @@ export async function startGateway(workDir: string, options: GatewayOptions): Pr
       args: [...profileArgs, main, "--config", configPath],
       cpu: SERVER_CPU,
       logPath: `${workDir}/gateway.log`,
+      env: { ...process.env, ...otelEnv },
     });
     // Front first in the stop order, so the gateway drains before its workers go.
     started.unshift(gateway);
@@ -103,8 +116,8 @@ export async function startGateway(workDir: string, options: GatewayOptions): Pr
     const url = `http://127.0.0.1:${httpPort}${ECHO_PATH}`;
     await waitUntilServing(url);
     return {
-      id: window === undefined ? "gateway" : `gateway-w${window}`,
-      label: window === undefined ? "gateway (defaults)" : `gateway window ${window}`,
+      id: `${window === undefined ? "gateway" : `gateway-w${window}`}${tracing ? "-traced" : ""}`,
+      label: `${window === undefined ? "gateway (defaults)" : `gateway window ${window}`}${tracing ? ", tracing on" : ""}`,
       url,
       adminServicesUrl: `http://127.0.0.1:${adminPort}/admin/services`,
       cpuProfileDir,

@@ -32,12 +32,13 @@ export function startNodeScript(
   script: string,
   workDir: string,
   env: NodeJS.ProcessEnv = {},
+  cpu: number = SERVER_CPU,
 ): Started {
   return startProcess({
     name,
     command: process.execPath,
     args: [distFile(script)],
-    cpu: SERVER_CPU,
+    cpu,
     logPath: `${workDir}/${name}.log`,
     env: { ...process.env, ...env },
   });

@@ -13,7 +13,8 @@ import { ECHO_PATH, FIXED_JSON } from "../payload.js";
 const headers = { "content-type": "application/json" };
 const app = new Hono();
 app.get(ECHO_PATH, (c) => c.body(FIXED_JSON, 200, headers));
-app.post(ECHO_PATH, async (c) => c.body(await c.req.arrayBuffer(), 200, headers));
+// A Uint8Array, not the ArrayBuffer: @hono/node-server writes it on its fast path (the strongest baseline).
+app.post(ECHO_PATH, async (c) => c.body(new Uint8Array(await c.req.arrayBuffer()), 200, headers));
 
 const server = serve(
   { fetch: app.fetch, hostname: "127.0.0.1", port: Number(process.env.PORT ?? 0) },
