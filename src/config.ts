@@ -190,8 +190,10 @@ export const configSchema = z
         bufferBytes: z.number().int().min(0).max(1_048_576).default(4096),
         /** Waiting lines are written at least this often (ms), as nginx's `flush=`. */
         flushIntervalMs: z.number().int().min(1).max(60_000).default(100),
+        /** One line per HTTP request at info; false turns it off, as nginx's `access_log off`. */
+        access: z.boolean().default(true),
       })
-      .default({ level: "info", bufferBytes: 4096, flushIntervalMs: 100 }),
+      .default({ level: "info", bufferBytes: 4096, flushIntervalMs: 100, access: true }),
     services: z
       .record(z.string().regex(serviceNamePattern, "service names are [a-z0-9._-]"), serviceSchema)
       .default({}),

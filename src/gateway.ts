@@ -130,13 +130,13 @@ export function createGateway(config: Config, logger: Logger, options: GatewayOp
           frontendEndpoints[service.name] = frontend.endpoint;
         }
       }
-      listeners.push(await listen(createPublicApp(directory, logger, metrics), config.http.host, config.http.port, config.http));
+      listeners.push(await listen(createPublicApp(directory, logger, metrics, { accessLog: config.log.access }), config.http.host, config.http.port, config.http));
       let adminHost = config.admin.host;
       if (!adminToken && !LOOPBACK.has(adminHost)) {
         logger.warn({ event: "admin-loopback-only", configured: adminHost }, "no admin token is set: the admin listener binds 127.0.0.1 only");
         adminHost = "127.0.0.1";
       }
-      listeners.push(await listen(createAdminApp(directory, logger, metrics), adminHost, config.admin.port));
+      listeners.push(await listen(createAdminApp(directory, logger, metrics, { accessLog: config.log.access }), adminHost, config.admin.port));
       if (!adminToken) logger.info({ event: "admin-open" }, "no admin token: the admin API is open to local processes only");
     } catch (error) {
       closeSockets();

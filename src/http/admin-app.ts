@@ -53,9 +53,9 @@ export interface AdminDirectory extends ServiceDirectory {
   reloadAllowedKeys?(): Promise<{ allowed: number; removed: number }>;
 }
 
-export function createAdminApp(directory: AdminDirectory, logger: Logger, metrics?: GatewayMetrics): Hono<GatewayEnv> {
+export function createAdminApp(directory: AdminDirectory, logger: Logger, metrics?: GatewayMetrics, options: { accessLog?: boolean } = {}): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
-  app.use(requestLifecycle({ logger }));
+  app.use(requestLifecycle({ logger, accessLog: options.accessLog }));
   app.onError(errorHandler(logger));
   app.notFound((c) => problemResponse(c, new GatewayError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
   app.use(adminAuth(directory.adminToken));

@@ -40,7 +40,12 @@ function pathBelowService(path: string, name: string): string {
   return rest.startsWith("/") ? rest : `/${rest}`;
 }
 
-export function createPublicApp(directory: ServiceDirectory, logger: Logger, metrics?: RequestRecorder): Hono<GatewayEnv> {
+export interface PublicAppOptions {
+  /** One access line per request (config `log.access`); on by default. */
+  accessLog?: boolean;
+}
+
+export function createPublicApp(directory: ServiceDirectory, logger: Logger, metrics?: RequestRecorder, options: PublicAppOptions = {}): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   /** Lower-case header names forwarded to meta workers, per service, computed once. */
   const forwardedNames = new Map<Service, readonly string[]>();
@@ -53,7 +58,7 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger, met
     return names;
   };
 
-  app.use(requestLifecycle({ logger, recorder: metrics, traced: true, draining: () => directory.draining }));
+  app.use(requestLifecycle({ logger, recorder: metrics, traced: true, draining: () => directory.draining, accessLog: options.accessLog }));
   app.onError(errorHandler(logger));
   app.notFound((c) => problemResponse(c, new GatewayError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
 

@@ -24,6 +24,8 @@ import { incomingOf, requestHeader, type GatewayEnv } from "./node-request.js";
 
 export interface LifecycleOptions {
   logger: Logger;
+  /** Writes the access line (at info); false turns it off, as nginx's `access_log off`. */
+  accessLog?: boolean;
   /** Counts `/v1/` requests; absent on the admin listener. */
   recorder?: RequestRecorder | undefined;
   /** Opens a SERVER span per request. */
@@ -100,7 +102,7 @@ function endServerSpan(span: Span, c: Context<GatewayEnv>, route: string | undef
 }
 
 export function requestLifecycle(options: LifecycleOptions): MiddlewareHandler<GatewayEnv> {
-  const { logger, recorder, traced = false, draining } = options;
+  const { logger, recorder, traced = false, draining, accessLog = true } = options;
   const tracer = trace.getTracer(TRACER_NAME);
   /** After the handler: span end, metrics, the headers `respond()` did not set, the access line. */
   function finish(c: Context<GatewayEnv>, requestId: string, started: number, span: Span | undefined): void {
@@ -111,7 +113,7 @@ export function requestLifecycle(options: LifecycleOptions): MiddlewareHandler<G
     if (recorder && route?.startsWith("/v1/")) recorder.recordRequest(c.req.param("service"), c.req.method, status, durationMs / 1000);
     if (c.get("requestIdSent") !== true) c.res.headers.set("x-request-id", requestId);
     if (draining?.()) c.res.headers.set("connection", "close");
-    if (!logger.isLevelEnabled("info")) return;
+    if (!accessLog || !logger.isLevelEnabled("info")) return;
     logger.info(
       {
         event: "access",

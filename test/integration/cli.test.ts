@@ -87,6 +87,23 @@ describe("the zmq-gateway command", () => {
     worker.close();
   });
 
+  test("log.access: false writes no access line, on either listener, and the lines it does write still arrive", async () => {
+    const worker = await startWorker((frames) => frames);
+    const file = writeConfigFile({ log: { access: false }, services: { echo: { workers: [worker.endpoint] } } });
+    const gw = await spawnGateway(["--config", file]);
+    try {
+      await waitUntil(async () => (await fetch(`${gw.url}/v1/echo`, { method: "POST", body: "x" })).status === 200, "the worker to answer");
+      assert.equal((await fetch(`${gw.adminUrl}/admin/services`)).status, 200);
+    } finally {
+      gw.child.kill("SIGTERM");
+      assert.equal((await gw.exited).code, 0);
+      worker.close();
+    }
+    // An orderly exit flushes the log buffer: every line the gateway wrote is in by now.
+    assert.ok(gw.logs.some((line) => line.event === "stopped"), "the last line arrived");
+    assert.deepEqual(gw.logs.filter((line) => line.event === "access"), []);
+  });
+
   test("SIGTERM with requests in flight answers every one of them and exits 0", async () => {
     const worker = await startWorker(async (frames) => {
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -18,7 +18,7 @@ test("defaults: plain mode, 1 MiB body limit, window 16, buffered log, SCHED_BAT
   assert.equal(echo.mode, "plain");
   assert.equal(echo.maxBodyBytes, 1024 * 1024);
   assert.equal(echo.window, 16);
-  assert.deepEqual(config.log, { level: "info", bufferBytes: 4096, flushIntervalMs: 100 });
+  assert.deepEqual(config.log, { level: "info", bufferBytes: 4096, flushIntervalMs: 100, access: true });
   assert.equal(config.zmq.ioThreadScheduling, "batch");
   assert.equal(config.zmq.ioThreads, 1);
   assert.deepEqual(echo.workers, [{ endpoint: "tcp://127.0.0.1:5555", meta: undefined, serverKey: undefined }, { endpoint: "ipc:///tmp/w", meta: true }]);
