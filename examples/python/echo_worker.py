@@ -26,6 +26,11 @@ else:
 print(f"ready {endpoint}", flush=True)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
-while True:
-    message = socket.recv()  # one frame: the HTTP request body, byte for byte
-    socket.send(json.dumps({"worker": "python", "echo": message.decode("utf-8", "replace")}).encode())
+try:
+    while True:
+        message = socket.recv()  # one frame: the HTTP request body, byte for byte
+        socket.send(json.dumps({"worker": "python", "echo": message.decode("utf-8", "replace")}).encode())
+finally:
+    # Close the socket before the context: left to garbage collection at exit, the
+    # context's term() can run first and wait forever for the socket still open.
+    context.destroy(linger=0)

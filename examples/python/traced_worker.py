@@ -84,7 +84,12 @@ def main():
         socket.connect(endpoint)
     print(f"ready {endpoint}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    serve(socket)
+    try:
+        serve(socket)
+    finally:
+        # Close the socket before the context: left to garbage collection at exit, the
+        # context's term() can run first and wait forever for the socket still open.
+        context.destroy(linger=0)
 
 
 if __name__ == "__main__":

@@ -47,8 +47,6 @@ interface Call {
 
 interface Attempt {
   key: number;
-  /** performance.now() when sent. */
-  sentAt: number;
   call: Call;
   worker: Worker;
   /** active: the call waits for this reply; late/cancelled: answered already, reply dropped. */
@@ -309,7 +307,7 @@ export class WorkerPool {
       queuedMs: now - call.queuedAt,
       context: call.job.context,
     });
-    const attempt: Attempt = { key, sentAt: now, call, worker, state: "active", handle };
+    const attempt: Attempt = { key, call, worker, state: "active", handle };
     this.pending.set(key, attempt);
     worker.sentAt.set(key, now);
     worker.inFlight++;
@@ -421,10 +419,11 @@ export class WorkerPool {
     }
     const { worker, call } = attempt;
     const state = attempt.state;
+    const sentAt = worker.sentAt.get(attempt.key) ?? performance.now();
     this.release(attempt);
     worker.lastSeenMs = Date.now();
     if (state === "active") {
-      this.latencyMs += LATENCY_EWMA_WEIGHT * (performance.now() - attempt.sentAt - this.latencyMs);
+      this.latencyMs += LATENCY_EWMA_WEIGHT * (performance.now() - sentAt - this.latencyMs);
       attempt.handle?.end("replied");
       worker.consecutiveTimeouts = 0;
       this.counters.replied++;
