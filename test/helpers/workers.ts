@@ -54,6 +54,12 @@ export interface WorkerProcess {
   exited: Promise<number | string>;
   /** Sends `signal` to this process only (by PID). */
   kill(signal?: NodeJS.Signals): void;
+  /**
+   * SIGTERM, then waits for the exit; a process still there after `graceMs` is killed
+   * and the promise rejects, so a worker that hangs on shutdown fails the test by name
+   * instead of holding the test file open until its timeout.
+   */
+  stop(graceMs?: number): Promise<void>;
 }
 
 async function spawnReady(command: string, args: string[], env: Record<string, string>): Promise<WorkerProcess> {
@@ -80,6 +86,20 @@ async function spawnReady(command: string, args: string[], env: Record<string, s
     exited,
     kill: (signal = "SIGKILL") => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    stop: async (graceMs = 5_000) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), graceMs);
+      });
+      const outcome = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (outcome !== "late") return;
+      child.kill("SIGKILL");
+      await exited;
+      throw new Error(`${args.join(" ")} did not exit within ${graceMs} ms of SIGTERM`);
     },
   };
 }

@@ -48,8 +48,7 @@ describe("HTTP calls to REP workers", () => {
   after(async () => {
     await gw.stop();
     for (const worker of workers) worker.close();
-    python.kill("SIGTERM");
-    await python.exited;
+    await python.stop();
   });
 
   test("a Python worker that reads a single frame (zguide style) answers a POST", async () => {
