@@ -50,12 +50,10 @@ export function cancelWhenClientGoes(c: Context): (cancel: () => void) => void {
     };
   }
   return (cancel) => {
-    if (outgoing.closed) {
+    const cancelIfUnanswered = (): void => {
       if (!outgoing.writableFinished) cancel();
-      return;
-    }
-    outgoing.once("close", () => {
-      if (!outgoing.writableFinished) cancel();
-    });
+    };
+    if (outgoing.closed) cancelIfUnanswered();
+    else outgoing.once("close", cancelIfUnanswered);
   };
 }

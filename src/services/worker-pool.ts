@@ -310,7 +310,6 @@ export class WorkerPool {
     const attempt: Attempt = { key, call, worker, state: "active", handle };
     this.pending.set(key, attempt);
     worker.sentAt.set(key, now);
-    worker.inFlight++;
     call.state = "sent";
     call.attempt = attempt;
     this.counters.sent++;
@@ -373,7 +372,6 @@ export class WorkerPool {
   private release(attempt: Attempt): void {
     this.pending.delete(attempt.key);
     attempt.worker.sentAt.delete(attempt.key);
-    attempt.worker.inFlight--;
     if (attempt.state === "late") attempt.worker.late--;
   }
 

@@ -20,8 +20,6 @@ export class Worker {
   readonly joined: WorkerJoin;
   /** Requests each connected peer may hold at once. */
   readonly window: number;
-  /** Attempts that occupy the worker: answered or not, until their reply or loss. */
-  inFlight = 0;
   /** Of `inFlight`, those whose request already timed out (the worker is suspect). */
   late = 0;
   served = 0;
@@ -50,6 +48,11 @@ export class Worker {
     this.mode = mode;
     this.joined = joined;
     this.window = window;
+  }
+
+  /** Attempts that occupy the worker: answered or not, until their reply or loss. */
+  get inFlight(): number {
+    return this.sentAt.size;
   }
 
   get connected(): boolean {
