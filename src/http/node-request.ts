@@ -38,6 +38,8 @@ export type GatewayEnv = {
     requestIdSent: boolean;
     /** The worker that answered, for the access log. */
     workerId: string;
+    /** The service named in a /v1/ URL, set by its handler (metrics and the access line). */
+    service: string;
   };
 };
 

@@ -76,6 +76,7 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger, met
 
   const callService = async (c: Context<GatewayEnv, string>): Promise<Response> => {
     const name = c.req.param("service") ?? "";
+    c.set("service", name);
     const service = directory.service(name);
     if (!service) throw new GatewayError("UNKNOWN_SERVICE", `no service named "${name}"`);
     if (directory.draining) return problemResponse(c, new GatewayError("DRAINING"), { connection: "close" });

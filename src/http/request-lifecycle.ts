@@ -17,6 +17,7 @@
 import { context, propagation, SpanKind, trace, type Span, type TextMapGetter } from "@opentelemetry/api";
 import type { Context, MiddlewareHandler } from "hono";
 import { isGatewayError } from "../errors.js";
+import { createAccessLog } from "../telemetry/access-log.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { RequestRecorder } from "../telemetry/metrics.js";
 import { attributes, markError, TRACER_NAME } from "../telemetry/tracing.js";
@@ -104,29 +105,31 @@ function endServerSpan(span: Span, c: Context<GatewayEnv>, route: string | undef
 export function requestLifecycle(options: LifecycleOptions): MiddlewareHandler<GatewayEnv> {
   const { logger, recorder, traced = false, draining, accessLog = true } = options;
   const tracer = trace.getTracer(TRACER_NAME);
+  const writeAccess = accessLog ? createAccessLog(logger) : undefined;
   /** After the handler: span end, metrics, the headers `respond()` did not set, the access line. */
   function finish(c: Context<GatewayEnv>, requestId: string, started: number, span: Span | undefined): void {
-    const route = matchedRoute(c);
-    if (span) endServerSpan(span, c, route);
+    // Set by the service handler: cheaper than asking hono for the matched route.
+    const service = c.get("service");
+    // Read before the span ends: an ended span no longer reports itself recording.
+    const spanContext = span?.isRecording() ? span.spanContext() : undefined;
+    if (span) endServerSpan(span, c, matchedRoute(c));
     const status = c.res.status;
     const durationMs = performance.now() - started;
-    if (recorder && route?.startsWith("/v1/")) recorder.recordRequest(c.req.param("service"), c.req.method, status, durationMs / 1000);
+    if (recorder && service !== undefined) recorder.recordRequest(service, c.req.method, status, durationMs / 1000);
     if (c.get("requestIdSent") !== true) c.res.headers.set("x-request-id", requestId);
     if (draining?.()) c.res.headers.set("connection", "close");
-    if (!accessLog || !logger.isLevelEnabled("info")) return;
-    logger.info(
-      {
-        event: "access",
-        method: c.req.method,
-        path: c.req.path,
-        service: c.req.param("service"),
-        status,
-        durationMs: Math.round(durationMs * 1000) / 1000,
-        request_id: requestId,
-        worker: c.get("workerId"),
-      },
-      "request",
-    );
+    if (!writeAccess) return;
+    writeAccess({
+      method: c.req.method,
+      path: c.req.path,
+      service,
+      status,
+      durationMs: Math.round(durationMs * 1000) / 1000,
+      requestId,
+      worker: c.get("workerId"),
+      traceId: spanContext?.traceId,
+      spanId: spanContext?.spanId,
+    });
   }
 
   return async function requestLifecycle(c, next) {
@@ -134,15 +137,12 @@ export function requestLifecycle(options: LifecycleOptions): MiddlewareHandler<G
     const requestId = chooseRequestId(requestHeader(c, "x-request-id"));
     c.set("requestId", requestId);
     const server = traced ? startServerSpan(c, tracer, requestId) : undefined;
-    // The access line is written inside the request's context, so it carries its trace ids.
-    const handle = async (): Promise<void> => {
-      try {
-        await next();
-      } finally {
-        finish(c, requestId, started, server?.span);
-      }
-    };
-    if (server) await context.with(trace.setSpan(server.parent, server.span), handle);
-    else await handle();
+    try {
+      // The handler runs in the span's context: the pool's CLIENT spans become its children.
+      if (server) await context.with(trace.setSpan(server.parent, server.span), next);
+      else await next();
+    } finally {
+      finish(c, requestId, started, server?.span);
+    }
   };
 }

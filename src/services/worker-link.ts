@@ -1,7 +1,7 @@
 /**
- * One ZeroMQ DEALER socket and everything that touches it: the receive loop, the
- * serialized send queue, and connection tracking from monitor events. The pool decides
- * what to send; the link only moves frames.
+ * One ZeroMQ DEALER socket and everything that touches it: the receive loop, sends, and
+ * connection tracking from monitor events. The pool decides what to send; the link only
+ * moves frames.
  *
  * Two shapes:
  * - "out": the gateway connects to one bound REP worker (connect-out). `peers` is 0 or 1.
@@ -11,10 +11,10 @@
  *
  * Sends never block: `immediate` keeps messages off half-open connections and
  * `sendTimeout: 0` makes a send with no ready peer fail at once (EAGAIN), which the pool
- * treats as "not sent" and dispatches again elsewhere.
+ * treats as "not sent" and dispatches again elsewhere. It also makes every send complete
+ * inside the call, so none waits for another (see `send`).
  */
 import { Dealer } from "zeromq";
-import { SendQueue } from "./send-queue.js";
 import { ZAP_DOMAIN } from "./zap-handler.js";
 
 export interface LinkOptions {
@@ -51,7 +51,6 @@ export class WorkerLink {
   peers = 0;
   private readonly socket: Dealer;
   private readonly events: LinkEvents;
-  private readonly sends: SendQueue;
   private closed = false;
   private handshakeFailures = 0;
 
@@ -86,7 +85,6 @@ export class WorkerLink {
         this.socket.curveSecretKey = options.curve.secretKey;
       }
     }
-    this.sends = new SendQueue(this.socket, (frames, error) => events.onSendFailed(this, frames, error));
   }
 
   /** Binds or connects and starts the loops. Rejects when a bind fails (address in use). */
@@ -101,14 +99,28 @@ export class WorkerLink {
     void this.receive();
   }
 
-  /** Queues frames for sending; they leave one at a time. Failures go to `onSendFailed`. */
+  /**
+   * Hands frames to libzmq. With `sendTimeout: 0` zeromq.js completes every send inside
+   * the call (sent, or failed with EAGAIN) and never leaves one pending, so sends need no
+   * queue and cannot meet EBUSY. Failures reach `onSendFailed` a microtask later.
+   */
   send(frames: Buffer[]): void {
-    this.sends.push(frames);
+    const failed = (error: unknown): void => this.events.onSendFailed(this, frames, error);
+    if (this.closed) {
+      failed(new Error("socket closed"));
+      return;
+    }
+    try {
+      this.socket.send(frames).catch(failed);
+    } catch (error) {
+      failed(error);
+    }
   }
 
   private async receive(): Promise<void> {
     try {
-      for await (const frames of this.socket) this.events.onMessage(this, frames);
+      // receive() itself: the async iterator wraps each message in one more Promise.
+      while (!this.socket.closed) this.events.onMessage(this, await this.socket.receive());
     } catch (error) {
       if (!this.closed) throw error;
     }
@@ -164,7 +176,6 @@ export class WorkerLink {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.sends.close();
     this.socket.close();
     this.setPeers(0);
   }
