@@ -1,15 +1,16 @@
 /**
  * Prometheus metrics (prom-client) for one gateway, served as text at the admin
- * listener's `GET /metrics`. The hot path pays one counter increment and one histogram
- * observation per HTTP request; everything the pools already count (timeouts, retries,
+ * listener's `GET /metrics`. The hot path pays one tally per HTTP request
+ * (request-tally.ts); everything the pools already count (timeouts, retries,
  * late replies, queue depth...) is read from them at scrape time in `collect()`.
  *
  * Every metric and label is described in docs/observability.md.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
 import type { FrontendCounters } from "../frontends/router-frontend.js";
 import type { Service } from "../services/service.js";
 import type { PoolCounters } from "../services/worker-pool.js";
+import { RequestTally } from "./request-tally.js";
 
 /** What the metrics read at scrape time. */
 export interface MetricsSource {
@@ -116,19 +117,18 @@ const poolGauges: { name: string; help: string; read: (service: Service) => numb
 const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export function createGatewayMetrics(source: MetricsSource, registry: Registry = new Registry()): GatewayMetrics {
-  const requests = new Counter({
+  const tally = new RequestTally(durationBuckets);
+  new Counter({
     name: "zmq_gateway_http_requests_total",
     help: "HTTP calls to /v1/{service}, by service, method class and response status.",
     labelNames: ["service", "method_class", "status"] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const series of tally.countSeries()) this.inc(series.labels, series.value);
+    },
   });
-  const duration = new Histogram({
-    name: "zmq_gateway_http_request_duration_seconds",
-    help: "Time from an HTTP call's arrival to its response, by service.",
-    labelNames: ["service"] as const,
-    buckets: durationBuckets,
-    registers: [registry],
-  });
+  registry.registerMetric(tally.histogram("zmq_gateway_http_request_duration_seconds", "Time from an HTTP call's arrival to its response, by service."));
   for (const spec of poolCounters) {
     new Counter({
       name: spec.name,
@@ -170,10 +170,6 @@ export function createGatewayMetrics(source: MetricsSource, registry: Registry =
     },
   });
 
-  // Children by label set, so the hot path does not hash labels on every request.
-  const requestChildren = new Map<string, { inc(): void }>();
-  const durationChildren = new Map<string, { observe(value: number): void }>();
-
   return {
     registry,
     contentType: registry.contentType,
@@ -181,20 +177,7 @@ export function createGatewayMetrics(source: MetricsSource, registry: Registry =
     recordRequest(name, method, status, durationSeconds) {
       const service = name === undefined ? undefined : source.service(name) ? name : UNKNOWN_SERVICE_LABEL;
       if (service === undefined) return;
-      const cls = methodClass(method);
-      const key = `${service}\0${cls}\0${status}`;
-      let child = requestChildren.get(key);
-      if (!child) {
-        child = requests.labels({ service, method_class: cls, status: String(status) });
-        requestChildren.set(key, child);
-      }
-      child.inc();
-      let observer = durationChildren.get(service);
-      if (!observer) {
-        observer = duration.labels({ service });
-        durationChildren.set(service, observer);
-      }
-      observer.observe(durationSeconds);
+      tally.record(service, methodClass(method), status, durationSeconds);
     },
   };
 }

@@ -173,6 +173,7 @@ describe("HTTP calls to REP workers", () => {
     });
     const chunked = await fetch(`${gw.url}/v1/plain`, { method: "POST", body: chunks, duplex: "half" });
     assert.equal(chunked.status, 413);
+    assert.equal(chunked.headers.get("connection"), "close", "the unread rest of the body ends the connection");
     const atLimit = await fetch(`${gw.url}/v1/plain`, { method: "POST", body: "y".repeat(1024) });
     assert.equal(atLimit.status, 200);
     assert.equal(plain.received.length, seen + 1, "only the request within the limit reached the worker");
