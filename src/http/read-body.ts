@@ -89,6 +89,7 @@ export function cancelWhenClientGoes(c: Context): (cancel: () => void) => void {
       if (!outgoing.writableFinished) cancel();
     };
     if (outgoing.closed) cancelIfUnanswered();
-    else outgoing.once("close", cancelIfUnanswered);
+    // `on`, not `once`: a response closes once, and `once` costs a wrapper per request.
+    else outgoing.on("close", cancelIfUnanswered);
   };
 }
