@@ -23,6 +23,7 @@ export interface ServiceDirectory {
   readonly draining: boolean;
 }
 
+const NO_BODY: Buffer = Buffer.alloc(0);
 const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
 const ALWAYS_FORWARDED = ["content-type", "accept"];
 
@@ -85,17 +86,21 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger, met
     // The whole body is read and within the limit before anything reaches a worker. GET and
     // HEAD send none, but a body they carry is still read (and dropped) first, so a request
     // whose framing fails after its head (`Transfer-Encoding: xchunked`) never reaches one.
-    let body: Buffer = Buffer.alloc(0);
+    let body: Buffer = NO_BODY;
     if (method !== "GET" && method !== "HEAD") body = await readBody(c, service.config.maxBodyBytes);
     else if (requestHeader(c, "content-length") !== undefined || requestHeader(c, "transfer-encoding") !== undefined) await readBody(c, service.config.maxBodyBytes);
-    const url = c.req.url;
-    const queryStart = url.indexOf("?");
     const call: ServiceCall = {
       body,
       method,
-      path: pathBelowService(c.req.path, service.name),
-      query: queryStart >= 0 ? url.slice(queryStart + 1) : "",
-      headers: forwardedHeaders(c, forwardedNamesOf(service)),
+      target: () => {
+        const url = c.req.url;
+        const queryStart = url.indexOf("?");
+        return {
+          path: pathBelowService(c.req.path, service.name),
+          query: queryStart >= 0 ? url.slice(queryStart + 1) : "",
+          headers: forwardedHeaders(c, forwardedNamesOf(service)),
+        };
+      },
       requestId: c.get("requestId"),
       timeoutMs: service.effectiveTimeoutMs(requested),
       idempotent: IDEMPOTENT_METHODS.has(method) || requestHeader(c, "idempotency-key") !== undefined,

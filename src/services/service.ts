@@ -7,19 +7,28 @@ import type { ServiceConfig } from "../config.js";
 import { GatewayError } from "../errors.js";
 import type { CorrelationIds } from "../protocol/frames.js";
 import { encodeRequestMeta, type RequestMeta } from "../protocol/meta.js";
-import { decodeReply, type DecodedReply } from "../protocol/reply.js";
+import { decodeReply, type DecodedReply, type DecodeOptions } from "../protocol/reply.js";
 import type { Logger } from "../telemetry/logger.js";
 import { DnsDiscovery, parseDnsEndpoint, resolveWithLookup, type DiscoverySettings } from "./dns-discovery.js";
 import type { LinkOptions } from "./worker-link.js";
 import { WorkerPool, type JobResult, type PoolObserver } from "./worker-pool.js";
 
+/** The parts of an HTTP request a meta worker sees besides its method and body. */
+export interface RequestTarget {
+  /** The path below /v1/{service}, always starting with "/". */
+  path: string;
+  /** The query string without "?", "" when none. */
+  query: string;
+  /** The forwarded request headers, lower-case names. */
+  headers: Record<string, string>;
+}
+
 /** What the HTTP layer hands to a service: the request, already read and limited. */
 export interface ServiceCall {
   body: Buffer;
   method: string;
-  path: string;
-  query: string;
-  headers: Record<string, string>;
+  /** Built only when a meta worker gets the call: a plain worker sees the body alone. */
+  target(): RequestTarget;
   requestId: string;
   /** Milliseconds the caller will wait, already capped by the service maximum. */
   timeoutMs: number;
@@ -42,11 +51,13 @@ export class Service {
   badReplies = 0;
   private readonly logger: Logger | undefined;
   private readonly discoveries: DnsDiscovery[] = [];
+  private readonly decodeOptions: DecodeOptions;
 
   constructor(name: string, config: ServiceConfig, ids: CorrelationIds, link: LinkOptions, observer?: PoolObserver, logger?: Logger) {
     this.name = name;
     this.config = config;
     this.logger = logger;
+    this.decodeOptions = { allowSetCookie: config.allowSetCookie };
     this.pool = new WorkerPool(
       { name, observer, window: config.window, queueLimit: config.queueLimit, retry: config.retry, outlier: config.outlier, link },
       ids,
@@ -95,13 +106,14 @@ export class Service {
       requestId: call.requestId,
       encode: (mode, deadlineMs, trace) => {
         if (mode === "plain") return [call.body];
+        const { path, query, headers } = call.target();
         const meta: RequestMeta = {
           v: 1,
           kind: "zmq-gateway.request",
           method: call.method,
-          path: call.path,
-          query: call.query,
-          headers: call.headers,
+          path,
+          query,
+          headers,
           requestId: call.requestId,
           deadlineMs,
           ...(trace?.traceparent && { traceparent: trace.traceparent }),
@@ -110,12 +122,13 @@ export class Service {
         return [call.body, encodeRequestMeta(meta)];
       },
     });
-    const size = result.payload.reduce((sum, frame) => sum + frame.length, 0);
+    let size = 0;
+    for (const frame of result.payload) size += frame.length;
     if (size > this.config.maxReplyBytes) {
       this.badReplies++;
       throw new GatewayError("REPLY_TOO_LARGE", `the worker's reply (${size} bytes) exceeds maxReplyBytes (${this.config.maxReplyBytes})`);
     }
-    const decoded = decodeReply(result.payload, result.mode, { allowSetCookie: this.config.allowSetCookie });
+    const decoded = decodeReply(result.payload, result.mode, this.decodeOptions);
     if (!decoded.ok) {
       this.badReplies++;
       throw new GatewayError("BAD_REPLY", decoded.reason);
