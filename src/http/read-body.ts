@@ -75,6 +75,11 @@ function collect(incoming: IncomingMessage, maxBytes: number, outgoing: ServerRe
   });
 }
 
+/**
+ * Hands the pool's cancel function to whatever tells that the client went away before its
+ * response was sent: the Node response's `close` event, or the WHATWG request's signal
+ * under `app.request()`. A client gone already cancels at once.
+ */
 export function cancelWhenClientGoes(c: Context): (cancel: () => void) => void {
   const outgoing = outgoingOf(c);
   if (!outgoing) {
