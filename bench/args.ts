@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 /** Everything `--only` can select. */
-export const SECTIONS = ["baseline", "gateway", "mongrel2", "nginx", "zmq-leg", "mixed"] as const;
+export const SECTIONS = ["baseline", "gateway", "naive", "mongrel2", "nginx", "zmq-leg", "mixed"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchArgs {

@@ -50,7 +50,7 @@ function ratio(a: number, b: number): number {
 export function computeRatios(peers: readonly PeerResult[]): Ratio[] {
   const ratios: Ratio[] = [];
   const gateways = peers.filter((p) => p.id.startsWith("gateway"));
-  const others = peers.filter((p) => ["baseline", "mongrel2", "nginx"].includes(p.id));
+  const others = peers.filter((p) => ["baseline", "naive", "mongrel2", "nginx"].includes(p.id));
   for (const gateway of gateways) {
     for (const other of others) {
       for (const load of gateway.loads) {

@@ -25,6 +25,7 @@ import { startBaseline } from "./peers/baseline.js";
 import type { GatewayOptions } from "./peers/gateway.js";
 import { startGateway } from "./peers/gateway.js";
 import { startMongrel2 } from "./peers/mongrel2.js";
+import { startNaiveFloor } from "./peers/naive.js";
 import { startNginx } from "./peers/nginx.js";
 import type { Peer } from "./peers/peer.js";
 import {
@@ -83,6 +84,7 @@ function peerStarts(args: BenchArgs): PeerStart[] {
           },
         ]
       : []),
+    { id: "naive", section: "naive", start: startNaiveFloor },
     { id: "mongrel2", section: "mongrel2", start: startMongrel2 },
     { id: "nginx", section: "nginx", start: startNginx },
   ];

@@ -67,30 +67,32 @@ export interface GatewayOptions {
   tracing?: boolean | undefined;
 }
 
+/**
+ * The bench's echo workers (WORKERS of them, each its own process, bound on port 0), for
+ * the gateway and the naive floor; added to `started`. Resolves with their endpoints.
+ */
+export async function startEchoWorkers(workDir: string, started: Started[]): Promise<{ workers: Started[]; endpoints: string[] }> {
+  const workers: Started[] = [];
+  for (let i = 1; i <= WORKERS; i++) {
+    const worker = startNodeScript(`zmq-worker-${i}`, "bench/servers/zmq-echo-worker.js", workDir, {
+      WORKER_BIND: "tcp://127.0.0.1:0",
+    });
+    workers.push(worker);
+    started.push(worker);
+  }
+  const endpoints = await Promise.all(
+    workers.map(async (worker) => (await waitForLine(worker, /^ready tcp:\/\//)).slice("ready ".length).trim()),
+  );
+  return { workers, endpoints };
+}
+
 /** Starts two workers and the gateway in front of them. */
 export async function startGateway(workDir: string, options: GatewayOptions): Promise<Peer> {
   const { window, main = distFile("src/main.js"), cpuProfileDir, tracing = false } = options;
   const profileArgs = cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`] : [];
   const started: Started[] = [];
   return startOrCleanUp(started, async () => {
-    const workers: Started[] = [];
-    for (let i = 1; i <= WORKERS; i++) {
-      const worker = startNodeScript(
-        `zmq-worker-${i}`,
-        "bench/servers/zmq-echo-worker.js",
-        workDir,
-        {
-          WORKER_BIND: "tcp://127.0.0.1:0",
-        },
-      );
-      workers.push(worker);
-      started.push(worker);
-    }
-    const endpoints = await Promise.all(
-      workers.map(async (worker) =>
-        (await waitForLine(worker, /^ready tcp:\/\//)).slice("ready ".length).trim(),
-      ),
-    );
+    const { workers, endpoints } = await startEchoWorkers(workDir, started);
     let otelEnv: NodeJS.ProcessEnv = {};
     if (tracing) {
       const sink = startNodeScript("otlp-sink", "bench/servers/otlp-sink.js", workDir, {}, LOAD_CPU);

@@ -8,13 +8,21 @@
  *
  *   WORKERS=tcp://127.0.0.1:P1,tcp://127.0.0.1:P2 node dist/bench/servers/naive-gateway.js
  *
- * Serves `POST /v1/mixed` (body echoed by a worker); prints `listening PORT` once every
- * worker's handshake is done, so the round-robin covers all of them from the start.
+ * Serves `POST /v1/mixed` (body echoed by a worker) for the mixed scenario, and
+ * `GET`/`POST /v1/echo` as the main table's floor row: what hono and zeromq.js cost with
+ * nothing of the gateway's own work (no window, queue, deadlines, log or metrics).
+ * `ZMQ_SCHED_BATCH=1` puts libzmq's I/O thread under SCHED_BATCH, as the gateway's
+ * default does. Prints `listening PORT` once every worker's handshake is done, so the
+ * round-robin covers all of them from the start.
  */
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { Dealer } from "zeromq";
+import { context, Dealer } from "zeromq";
 import { MIXED_PATH } from "../mixed-plan.js";
+import { ECHO_PATH } from "../payload.js";
+
+/** sched(7): SCHED_BATCH on Linux; set before the first socket starts libzmq's threads. */
+if (process.env.ZMQ_SCHED_BATCH === "1") context.threadSchedulingPolicy = 3;
 
 /** A request with no reply after this long is answered 504. */
 const TIMEOUT_MS = 10_000;
@@ -63,6 +71,9 @@ app.post(MIXED_PATH, async (c) => {
   const answer = await call(Buffer.from(await c.req.arrayBuffer()));
   return c.body(new Uint8Array(answer), 200, { "content-type": "text/plain" });
 });
+const echoHeaders = { "content-type": "application/json" };
+app.get(ECHO_PATH, async (c) => c.body(new Uint8Array(await call(EMPTY)), 200, echoHeaders));
+app.post(ECHO_PATH, async (c) => c.body(new Uint8Array(await call(Buffer.from(await c.req.arrayBuffer()))), 200, echoHeaders));
 app.onError((error, c) => c.text(error.message, 504));
 
 let handshakes = 0;
