@@ -12,7 +12,7 @@ import { distFile } from "../paths.js";
 import { LOAD_CPU, SERVER_CPU } from "../pinning.js";
 import { waitUntilServing } from "../verify.js";
 import type { Peer } from "./peer.js";
-import { startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
+import { processesOf, startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
 
 /** Number of echo workers behind the gateway, as behind Mongrel2 and nginx. */
 const WORKERS = 2;
@@ -123,14 +123,7 @@ export async function startGateway(workDir: string, options: GatewayOptions): Pr
       url,
       adminServicesUrl: `http://127.0.0.1:${adminPort}/admin/services`,
       cpuProfileDir,
-      processes: [
-        { pid: gateway.pid, role: "front", name: "gateway" },
-        ...workers.map((worker) => ({
-          pid: worker.pid,
-          role: "worker" as const,
-          name: worker.name,
-        })),
-      ],
+      processes: processesOf(gateway, "gateway", workers),
       stop: () => stopInOrder(started),
     };
   });

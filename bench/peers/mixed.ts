@@ -22,7 +22,7 @@ import type { Started } from "../processes.js";
 import { startProcess, waitForLine } from "../processes.js";
 import { parseListening } from "./gateway.js";
 import type { Peer } from "./peer.js";
-import { startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
+import { processesOf, startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
 
 export type MixedSetupId = "naive" | "gateway-out" | "gateway-in";
 
@@ -74,13 +74,6 @@ async function checkEcho(url: string): Promise<void> {
       await sleep(100);
     }
   }
-}
-
-function processesOf(front: Started, frontName: string, workers: readonly Started[]) {
-  return [
-    { pid: front.pid, role: "front" as const, name: frontName },
-    ...workers.map((w) => ({ pid: w.pid, role: "worker" as const, name: w.name })),
-  ];
 }
 
 /** The naive gateway in front of MIXED_WORKERS bound workers. */

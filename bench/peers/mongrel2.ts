@@ -16,7 +16,7 @@ import { SERVER_CPU } from "../pinning.js";
 import { findFreePort } from "../ports.js";
 import { waitUntilServing } from "../verify.js";
 import type { Peer } from "./peer.js";
-import { startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
+import { processesOf, startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
 
 const HANDLERS = 2;
 
@@ -127,14 +127,7 @@ export async function startMongrel2(workDir: string): Promise<Peer> {
       id: "mongrel2",
       label: "Mongrel2 + 2 handlers",
       url,
-      processes: [
-        { pid: front.pid, role: "front", name: "mongrel2" },
-        ...handlers.map((handler) => ({
-          pid: handler.pid,
-          role: "handler" as const,
-          name: handler.name,
-        })),
-      ],
+      processes: processesOf(front, "mongrel2", handlers, "handler"),
       stop: () => stopInOrder(started),
     };
   });

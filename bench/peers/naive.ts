@@ -11,7 +11,7 @@ import { waitForLine } from "../processes.js";
 import { waitUntilServing } from "../verify.js";
 import { startEchoWorkers } from "./gateway.js";
 import type { Peer } from "./peer.js";
-import { startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
+import { processesOf, startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
 
 export async function startNaiveFloor(workDir: string): Promise<Peer> {
   const started: Started[] = [];
@@ -30,10 +30,7 @@ export async function startNaiveFloor(workDir: string): Promise<Peer> {
       id: "naive",
       label: "naive floor (hono + 1 DEALER)",
       url,
-      processes: [
-        { pid: front.pid, role: "front", name: "naive-gateway" },
-        ...workers.map((worker) => ({ pid: worker.pid, role: "worker" as const, name: worker.name })),
-      ],
+      processes: processesOf(front, "naive-gateway", workers),
       stop: () => stopInOrder(started),
     };
   });

@@ -26,6 +26,19 @@ export interface Peer {
   stop(): Promise<Record<string, number | string>>;
 }
 
+/** A peer's server side: its front, then the processes behind it (workers or handlers). */
+export function processesOf(
+  front: Started,
+  frontName: string,
+  backs: readonly Started[],
+  role: "worker" | "handler" = "worker",
+): ServerProcess[] {
+  return [
+    { pid: front.pid, role: "front", name: frontName },
+    ...backs.map((back) => ({ pid: back.pid, role, name: back.name })),
+  ];
+}
+
 /** Starts `dist/<script>` under this Node, pinned to the server CPU, logging to `workDir`. */
 export function startNodeScript(
   name: string,
