@@ -69,6 +69,16 @@ async function bindFresh(create: () => WorkerLink): Promise<WorkerLink> {
   }
 }
 
+/**
+ * A timer delay, whole milliseconds, rounded up (a deadline timer never fires early).
+ * Node keeps one timer list per distinct delay and does not round: a delay such as
+ * 29999.87 ms would give every request a list of its own, with a priority-queue insert
+ * and removal each, where equal whole delays share one list and append in O(1).
+ */
+function timerDelayMs(ms: number): number {
+  return Math.max(0, Math.ceil(ms));
+}
+
 /** How many queued calls pump() looks past the head for one a free worker may take. */
 const QUEUE_SCAN_LIMIT = 64;
 /**
@@ -214,7 +224,7 @@ export class WorkerPool {
         attempt: undefined,
         queuedAt: performance.now(),
         tryTimer: undefined,
-        timer: setTimeout(() => this.onDeadline(call), Math.max(0, job.deadline - performance.now())),
+        timer: setTimeout(() => this.onDeadline(call), timerDelayMs(job.deadline - performance.now())),
       };
       this.unsettled++;
       this.queue.push(call);
