@@ -34,7 +34,7 @@ export class CorrelationIds {
     this.instance = instance;
   }
 
-  /** A fresh id and the number the pending map is keyed by. */
+  /** A fresh id and its key: the number a worker finds the attempt by. Keys only grow. */
   next(): { id: Buffer; key: number } {
     const key = ++this.counter;
     const id = Buffer.allocUnsafe(CORRELATION_ID_BYTES);

@@ -35,7 +35,7 @@ interface Call {
   state: "queued" | "sent" | "done";
   attempts: number;
   /** Workers already tried: a retry goes elsewhere. */
-  tried: Worker[];
+  tried: PoolWorker[];
   /** Counted in the retry budget while true. */
   retrying: boolean;
   timer: NodeJS.Timeout;
@@ -47,12 +47,17 @@ interface Call {
 
 interface Attempt {
   key: number;
+  /** performance.now() when sent. */
+  sentAt: number;
   call: Call;
-  worker: Worker;
+  worker: PoolWorker;
   /** active: the call waits for this reply; late/cancelled: answered already, reply dropped. */
   state: "active" | "late" | "cancelled";
   handle: AttemptHandle | undefined;
 }
+
+/** A worker holding this pool's attempt records (its `outstanding` list). */
+type PoolWorker = Worker<Attempt>;
 
 /** Binds a fresh link on an endpoint a closing socket may still hold for a moment (up to ~2 s). */
 async function bindFresh(create: () => WorkerLink): Promise<WorkerLink> {
@@ -98,10 +103,9 @@ export class WorkerPool {
   private readonly ids: CorrelationIds;
   private readonly logger: Logger | undefined;
   private readonly budget: RetryBudget;
-  private readonly workerList: Worker[] = [];
-  private readonly byLink = new Map<WorkerLink, Worker>();
+  private readonly workerList: PoolWorker[] = [];
+  private readonly byLink = new Map<WorkerLink, PoolWorker>();
   private readonly queue: Call[] = [];
-  private readonly pending = new Map<number, Attempt>();
   private readonly idleWaiters: (() => void)[] = [];
   private readonly ejectionTimers = new Set<NodeJS.Timeout>();
   private readonly linkEvents: LinkEvents;
@@ -137,13 +141,15 @@ export class WorkerPool {
   /** Requests sent and not yet answered (late ones excluded). */
   get inFlight(): number {
     let count = 0;
-    for (const attempt of this.pending.values()) if (attempt.state === "active") count++;
+    for (const worker of this.workerList) for (const attempt of worker.outstanding) if (attempt.state === "active") count++;
     return count;
   }
 
-  /** Entries in the pending map, late and cancelled ones included. */
+  /** Attempts the workers still hold, late and cancelled ones included. */
   get pendingSize(): number {
-    return this.pending.size;
+    let count = 0;
+    for (const worker of this.workerList) count += worker.outstanding.size;
+    return count;
   }
 
   get connectedWorkers(): number {
@@ -156,10 +162,10 @@ export class WorkerPool {
    * Adds a worker: connect-out ("out") to a bound REP, or a bound connect-in endpoint
    * ("in"). Rejects if a bind fails; the worker is not added then.
    */
-  async addWorker(kind: "in" | "out", endpoint: string, mode: WorkerMode, joined: WorkerJoin, extras: LinkExtras = {}): Promise<Worker> {
+  async addWorker(kind: "in" | "out", endpoint: string, mode: WorkerMode, joined: WorkerJoin, extras: LinkExtras = {}): Promise<PoolWorker> {
     const id = `w${this.nextWorkerNumber++}`;
     const link = new WorkerLink(kind, endpoint, this.options.link, this.linkEvents, extras);
-    const worker = new Worker(id, link, mode, joined, this.options.window);
+    const worker: PoolWorker = new Worker<Attempt>(id, link, mode, joined, this.options.window);
     this.byLink.set(link, worker);
     try {
       await link.start();
@@ -248,12 +254,12 @@ export class WorkerPool {
    * current request started last (least likely a slow one), rotating among the rest.
    * Busy connect-out workers whose current request is stalled are skipped.
    */
-  private pick(excluded: readonly Worker[]): Worker | undefined {
+  private pick(excluded: readonly PoolWorker[]): PoolWorker | undefined {
     const workers = this.workerList;
     const count = workers.length;
     const now = performance.now();
     const stallMs = Math.max(STALL_FLOOR_MS, STALL_FACTOR * this.latencyMs);
-    let best: Worker | undefined;
+    let best: PoolWorker | undefined;
     let bestLoad = Infinity;
     let bestAge = Infinity;
     for (let i = 0; i < count; i++) {
@@ -304,7 +310,7 @@ export class WorkerPool {
     return false;
   }
 
-  private send(call: Call, worker: Worker): void {
+  private send(call: Call, worker: PoolWorker): void {
     const { id, key } = this.ids.next();
     const now = performance.now();
     call.attempts++;
@@ -317,9 +323,8 @@ export class WorkerPool {
       queuedMs: now - call.queuedAt,
       context: call.job.context,
     });
-    const attempt: Attempt = { key, call, worker, state: "active", handle };
-    this.pending.set(key, attempt);
-    worker.sentAt.set(key, now);
+    const attempt: Attempt = { key, sentAt: now, call, worker, state: "active", handle };
+    worker.outstanding.add(attempt);
     call.state = "sent";
     call.attempt = attempt;
     this.counters.sent++;
@@ -380,8 +385,7 @@ export class WorkerPool {
 
   /** Frees the worker slot an attempt held. */
   private release(attempt: Attempt): void {
-    this.pending.delete(attempt.key);
-    attempt.worker.sentAt.delete(attempt.key);
+    attempt.worker.outstanding.delete(attempt.key);
     if (attempt.state === "late") attempt.worker.late--;
   }
 
@@ -398,7 +402,7 @@ export class WorkerPool {
   }
 
   /** `cause`: the call whose missed deadline tipped the worker over (its line names it). */
-  private eject(worker: Worker, cause: Call): void {
+  private eject(worker: PoolWorker, cause: Call): void {
     const { baseEjectionMs, maxEjectionMs } = this.options.outlier;
     worker.ejections++;
     worker.consecutiveTimeouts = 0;
@@ -419,19 +423,18 @@ export class WorkerPool {
   private onMessage(link: WorkerLink, frames: Buffer[]): void {
     const reply = splitReply(frames);
     const key = this.ids.keyOf(reply?.id);
-    const attempt = key === undefined ? undefined : this.pending.get(key);
-    if (!reply || !attempt || attempt.worker.link !== link) {
+    const attempt = key === undefined ? undefined : this.byLink.get(link)?.outstanding.get(key);
+    if (!reply || !attempt) {
       if (key !== undefined && key > 0) this.counters.lateReplies++;
       else this.counters.unknownReplies++;
       return;
     }
     const { worker, call } = attempt;
     const state = attempt.state;
-    const sentAt = worker.sentAt.get(attempt.key) ?? performance.now();
     this.release(attempt);
     worker.lastSeenMs = Date.now();
     if (state === "active") {
-      this.latencyMs += LATENCY_EWMA_WEIGHT * (performance.now() - sentAt - this.latencyMs);
+      this.latencyMs += LATENCY_EWMA_WEIGHT * (performance.now() - attempt.sentAt - this.latencyMs);
       attempt.handle?.end("replied");
       worker.consecutiveTimeouts = 0;
       this.counters.replied++;
@@ -447,7 +450,7 @@ export class WorkerPool {
 
   private onSendFailed(link: WorkerLink, frames: Buffer[]): void {
     const key = this.ids.keyOf(frames[0]);
-    const attempt = key === undefined ? undefined : this.pending.get(key);
+    const attempt = key === undefined ? undefined : this.byLink.get(link)?.outstanding.get(key);
     this.counters.sendFailures++;
     if (!attempt) return;
     const { worker, call } = attempt;
@@ -484,9 +487,8 @@ export class WorkerPool {
    * requests cannot be told apart, so they run to their deadline; only slots of requests
    * already answered (late, cancelled) are freed.
    */
-  private onPeerLost(worker: Worker, allLost = false): void {
-    for (const attempt of [...this.pending.values()]) {
-      if (attempt.worker !== worker) continue;
+  private onPeerLost(worker: PoolWorker, allLost = false): void {
+    for (const attempt of worker.outstanding.toArray()) {
       if (!allLost && worker.link.kind === "in" && attempt.state === "active") continue;
       const state = attempt.state;
       this.release(attempt);
@@ -536,9 +538,9 @@ export class WorkerPool {
     this.fail(call, new GatewayError("CANCELLED"));
   }
 
-  private closeIfDone(worker: Worker): void {
+  private closeIfDone(worker: PoolWorker): void {
     if (!worker.removed || worker.inFlight - worker.late > 0) return;
-    for (const attempt of [...this.pending.values()]) if (attempt.worker === worker) this.release(attempt);
+    for (const attempt of worker.outstanding.toArray()) this.release(attempt);
     const index = this.workerList.indexOf(worker);
     if (index < 0) return;
     this.workerList.splice(index, 1);
@@ -589,7 +591,7 @@ export class WorkerPool {
       this.counters.drainedQueued++;
       this.fail(call, new GatewayError("DRAINING"));
     }
-    for (const attempt of [...this.pending.values()]) {
+    for (const attempt of this.workerList.flatMap((worker) => worker.outstanding.toArray())) {
       const state = attempt.state;
       this.release(attempt);
       if (state === "active" && attempt.call.state !== "done") {

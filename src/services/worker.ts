@@ -4,6 +4,7 @@
  * number of REP peers connected to it.
  */
 import type { WorkerMode } from "../config.js";
+import { Outstanding, type Keyed } from "./outstanding.js";
 import type { WorkerLink } from "./worker-link.js";
 
 export type WorkerJoin = "config" | "admin" | "connect-in";
@@ -12,7 +13,14 @@ export type WorkerState = "idle" | "busy" | "suspect" | "ejected" | "disconnecte
 /** Requests a connect-in peer may be handed at least (see Worker.capacity). */
 export const CONNECT_IN_DEPTH = 16;
 
-export class Worker {
+/** What a worker keeps of each attempt it holds. */
+export interface SentAttempt extends Keyed {
+  /** performance.now() when it was sent. */
+  readonly sentAt: number;
+}
+
+/** `A`: the pool's attempt record, kept as is so a reply finds it with one lookup. */
+export class Worker<A extends SentAttempt = SentAttempt> {
   readonly id: string;
   /** Replaced when a connect-in endpoint is renewed (see WorkerPool.renewConnectIn). */
   link: WorkerLink;
@@ -29,10 +37,10 @@ export class Worker {
   sendBlocked = false;
   removed = false;
   /**
-   * performance.now() at which each unanswered attempt was sent, by correlation key, in
-   * send order: the first entry is the request a REP worker is serving now.
+   * Unanswered attempts (late ones included) in send order: the first is the request a
+   * REP worker is serving now.
    */
-  readonly sentAt = new Map<number, number>();
+  readonly outstanding = new Outstanding<A>();
   /** Epoch milliseconds of the last reply or connection, 0 when never seen. */
   lastSeenMs = 0;
   /** Timeouts since the last reply (outlier detection). */
@@ -52,7 +60,7 @@ export class Worker {
 
   /** Attempts that occupy the worker: answered or not, until their reply or loss. */
   get inFlight(): number {
-    return this.sentAt.size;
+    return this.outstanding.size;
   }
 
   get connected(): boolean {
@@ -84,8 +92,8 @@ export class Worker {
 
   /** How long the oldest unanswered attempt has been out, ms; 0 when none. */
   headAgeMs(now: number): number {
-    for (const sentAt of this.sentAt.values()) return now - sentAt;
-    return 0;
+    const first = this.outstanding.first();
+    return first ? now - first.sentAt : 0;
   }
 
   get state(): WorkerState {

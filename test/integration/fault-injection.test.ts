@@ -33,10 +33,13 @@ async function withGateway(config: ConfigInput, body: (gw: Awaited<ReturnType<ty
 }
 
 describe("fault injection with real worker processes", () => {
-  test("kill -9 of one of 3 workers under load affects only the request it held", async () => {
+  // Window 1: "only the request it held" is that window's guarantee. With the default
+  // window a busy worker may hold a second request (docs/dispatch.md), and a kill then
+  // fails every non-idempotent one it held; the accounting checks below hold either way.
+  test("kill -9 of one of 3 workers (window 1) under load affects only the request it held", async () => {
     const workers = await startWorkers(3, { DELAY_MS: "20" });
     try {
-      await withGateway({ services: { svc: { workers: workers.map((w) => w.endpoint), timeoutMs: 5_000 } } }, async (gw) => {
+      await withGateway({ services: { svc: { workers: workers.map((w) => w.endpoint), timeoutMs: 5_000, window: 1 } } }, async (gw) => {
         await gw.waitForWorkers("svc", 3);
         let killed = false;
         const results = await runLoad({
