@@ -11,7 +11,7 @@ import type { Service, ServiceCall } from "../services/service.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { RequestRecorder } from "../telemetry/metrics.js";
 import { requestHeader, respond, type GatewayEnv } from "./node-request.js";
-import { cancelWhenClientGoes, readBody } from "./read-body.js";
+import { cancelWhenClientGoes, NO_BODY, readBody } from "./read-body.js";
 import { errorHandler, problemResponse } from "./problem-response.js";
 import { requestLifecycle } from "./request-lifecycle.js";
 import { parseTimeoutHeader, TIMEOUT_HEADER } from "./timeout-header.js";
@@ -23,7 +23,6 @@ export interface ServiceDirectory {
   readonly draining: boolean;
 }
 
-const NO_BODY: Buffer = Buffer.alloc(0);
 const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
 const ALWAYS_FORWARDED = ["content-type", "accept"];
 

@@ -10,7 +10,8 @@ import type { Context } from "hono";
 import { GatewayError } from "../errors.js";
 import { incomingOf, outgoingOf, requestHeader } from "./node-request.js";
 
-const EMPTY = Buffer.alloc(0);
+/** The body of a request that has none (shared: nothing ever writes into it). */
+export const NO_BODY: Buffer = Buffer.alloc(0);
 
 function tooLarge(maxBytes: number): GatewayError {
   return new GatewayError("BODY_TOO_LARGE", `the request body exceeds ${maxBytes} bytes`);
@@ -25,7 +26,7 @@ export async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
     if (bytes.length > maxBytes) throw tooLarge(maxBytes);
     return bytes;
   }
-  if (incoming.readableEnded || (declared === "0" && !incoming.headers["transfer-encoding"])) return EMPTY;
+  if (incoming.readableEnded || (declared === "0" && !incoming.headers["transfer-encoding"])) return NO_BODY;
   return collect(incoming, maxBytes, outgoingOf(c));
 }
 
