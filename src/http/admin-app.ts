@@ -11,7 +11,7 @@ import type { Logger } from "../telemetry/logger.js";
 import type { GatewayMetrics } from "../telemetry/metrics.js";
 import type { EndpointPolicy } from "../services/endpoint-policy.js";
 import { type GatewayEnv } from "./node-request.js";
-import { requestLifecycle } from "./request-lifecycle.js";
+import { createLifecycle } from "./request-lifecycle.js";
 import { adminAuth } from "./admin-auth.js";
 import { mountConsole } from "./console/console-routes.js";
 import { errorHandler, problemResponse } from "./problem-response.js";
@@ -55,7 +55,7 @@ export interface AdminDirectory extends ServiceDirectory {
 
 export function createAdminApp(directory: AdminDirectory, logger: Logger, metrics?: GatewayMetrics, options: { accessLog?: boolean } = {}): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
-  app.use(requestLifecycle({ logger, accessLog: options.accessLog }));
+  app.use(createLifecycle({ logger, accessLog: options.accessLog }).middleware);
   app.onError(errorHandler(logger));
   app.notFound((c) => problemResponse(c, new GatewayError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
   app.use(adminAuth(directory.adminToken));

@@ -45,7 +45,7 @@ export type GatewayEnv = {
 
 /**
  * A response with a plain header record (the server's fast path) that already carries
- * the request id, so the request-lifecycle middleware need not add it afterwards.
+ * the request id, so the request lifecycle need not add it afterwards.
  */
 export function respond(c: Context<GatewayEnv>, body: Uint8Array | string | null, status: number, headers: OutgoingHttpHeaders): Response {
   const requestId = c.get("requestId");

@@ -13,7 +13,7 @@ import type { RequestRecorder } from "../telemetry/metrics.js";
 import { requestHeader, respond, type GatewayEnv } from "./node-request.js";
 import { cancelWhenClientGoes, NO_BODY, readBody } from "./read-body.js";
 import { errorHandler, problemResponse } from "./problem-response.js";
-import { requestLifecycle } from "./request-lifecycle.js";
+import { createLifecycle, type RouteHandler } from "./request-lifecycle.js";
 import { parseTimeoutHeader, TIMEOUT_HEADER } from "./timeout-header.js";
 
 /** What the HTTP layer needs from the gateway. */
@@ -58,12 +58,15 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger, met
     return names;
   };
 
-  app.use(requestLifecycle({ logger, recorder: metrics, traced: true, draining: () => directory.draining, accessLog: options.accessLog }));
-  app.onError(errorHandler(logger));
-  app.notFound((c) => problemResponse(c, new GatewayError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
+  // Each route is wrapped rather than put behind `app.use()`: see Lifecycle.wrap.
+  const lifecycle = createLifecycle({ logger, recorder: metrics, traced: true, draining: () => directory.draining, accessLog: options.accessLog });
+  const onError = errorHandler(logger);
+  const handle = (handler: RouteHandler) => lifecycle.wrap(handler, onError);
+  app.onError(onError);
+  app.notFound(handle((c) => problemResponse(c, new GatewayError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`))));
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", (c) => {
+  app.get("/healthz", handle((c) => c.json({ status: "ok" })));
+  const readiness = (c: Context<GatewayEnv>): Response => {
     const missing = [...directory.services()]
       .filter((service) => service.config.required && service.pool.connectedWorkers === 0)
       .map((service) => service.name);
@@ -72,9 +75,10 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger, met
       return c.json({ status: "not ready", reason: `no connected worker for required service(s): ${missing.join(", ")}`, services: missing }, 503);
     }
     return c.json({ status: "ready" });
-  });
+  };
+  app.get("/readyz", handle(readiness));
 
-  const callService = async (c: Context<GatewayEnv, string>): Promise<Response> => {
+  const callService = async (c: Context<GatewayEnv>): Promise<Response> => {
     const name = c.req.param("service") ?? "";
     c.set("service", name);
     const service = directory.service(name);
@@ -116,7 +120,9 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger, met
     return respond(c, reply.body, reply.status, headers);
   };
 
-  app.all("/v1/:service", callService);
-  app.all("/v1/:service/*", callService);
+  // One route for /v1/{service} and everything below it (hono's trailing `/*` also matches
+  // nothing): with a second route for the bare name both would match, and hono would run
+  // the pair through its compose chain.
+  app.all("/v1/:service/*", handle(callService));
   return app;
 }

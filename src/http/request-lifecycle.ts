@@ -1,18 +1,19 @@
 /**
- * The one middleware around every HTTP request, in one async frame (four nested
- * middlewares cost a Promise and a closure each, per request):
+ * What happens around every HTTP request, in one async frame (four nested middlewares
+ * would cost a Promise and a closure each, per request), as middleware or as a wrapper
+ * around one route handler:
  *
  * - the request id: a well-formed `X-Request-Id` is kept, any other replaced by a UUID;
  *   it goes back on the response, into log lines and to the worker;
  * - the SERVER span (HTTP semantic conventions, child of the caller's W3C traceparent and
- *   tracestate; baggage is extracted into the same context), when `traced`; with no
- *   OpenTelemetry SDK registered it is a non-recording no-op;
+ *   tracestate; baggage is extracted into the same context), when `traced` and an
+ *   OpenTelemetry SDK or propagator is registered (`tracingActive()`);
  * - the request counter and latency histogram (service routes only);
  * - one access-log line per request, when the response is ready;
  * - `Connection: close` on every response once the gateway drains.
  *
  * Responses made with `respond()` carry their headers in a plain record and keep the
- * server's fast path; this middleware touches `c.res.headers` only for the others.
+ * server's fast path; the lifecycle touches a response's `headers` only for the others.
  */
 import { context, propagation, SpanKind, trace, type Span, type TextMapGetter } from "@opentelemetry/api";
 import type { Context, MiddlewareHandler } from "hono";
@@ -20,7 +21,7 @@ import { isGatewayError } from "../errors.js";
 import { createAccessLog } from "../telemetry/access-log.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { RequestRecorder } from "../telemetry/metrics.js";
-import { attributes, markError, TRACER_NAME } from "../telemetry/tracing.js";
+import { attributes, markError, TRACER_NAME, tracingActive } from "../telemetry/tracing.js";
 import { incomingOf, requestHeader, type GatewayEnv } from "./node-request.js";
 
 export interface LifecycleOptions {
@@ -59,7 +60,13 @@ function matchedRoute(c: Context): string | undefined {
   return route && route !== "/*" && route !== "*" ? route : undefined;
 }
 
-function startServerSpan(c: Context<GatewayEnv>, tracer: ReturnType<typeof trace.getTracer>, requestId: string): { span: Span; parent: ReturnType<typeof context.active> } {
+interface ServerSpan {
+  span: Span;
+  /** The caller's context (its traceparent, tracestate and baggage): the span's parent. */
+  parent: ReturnType<typeof context.active>;
+}
+
+function startServerSpan(c: Context<GatewayEnv>, tracer: ReturnType<typeof trace.getTracer>, requestId: string): ServerSpan {
   const parent = propagation.extract(context.active(), c, headerGetter);
   const method = c.req.method;
   const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
@@ -80,19 +87,17 @@ function startServerSpan(c: Context<GatewayEnv>, tracer: ReturnType<typeof trace
   return { span, parent };
 }
 
-function endServerSpan(span: Span, c: Context<GatewayEnv>, route: string | undefined): void {
+function endServerSpan(span: Span, c: Context<GatewayEnv>, status: number, error: unknown, route: string | undefined): void {
   if (!span.isRecording()) {
     span.end();
     return;
   }
-  const status = c.res.status;
   span.updateName(route ? `${c.req.method} ${route}` : c.req.method);
   if (route) span.setAttribute("http.route", route);
   span.setAttribute("http.response.status_code", status);
   const service = c.req.param("service");
   if (service !== undefined) span.setAttribute(attributes.service, service);
   if (status >= 500) {
-    const error: unknown = c.error;
     if (isGatewayError(error)) markError(span, error.code, error.message);
     else {
       if (error instanceof Error) span.recordException(error);
@@ -102,22 +107,46 @@ function endServerSpan(span: Span, c: Context<GatewayEnv>, route: string | undef
   span.end();
 }
 
-export function requestLifecycle(options: LifecycleOptions): MiddlewareHandler<GatewayEnv> {
+/** What a handler does with an error it throws: the app's problem+json answer. */
+export type ErrorAnswer = (error: unknown, c: Context<GatewayEnv>) => Response;
+
+export type RouteHandler = (c: Context<GatewayEnv>) => Response | Promise<Response>;
+
+export interface Lifecycle {
+  /** As hono middleware, for apps whose routes run behind other middleware (the admin API). */
+  middleware: MiddlewareHandler<GatewayEnv>;
+  /**
+   * Around one handler, for the public routes: hono calls a route that has a single handler
+   * directly, where any `app.use()` middleware puts it behind a compose chain (a dispatch
+   * closure, a Promise and about 1.5 KB of garbage per request). A thrown error is answered
+   * by `onError` inside the wrapper, so that answer gets its access line too.
+   */
+  wrap(handler: RouteHandler, onError: ErrorAnswer): (c: Context<GatewayEnv>) => Promise<Response>;
+}
+
+export function createLifecycle(options: LifecycleOptions): Lifecycle {
   const { logger, recorder, traced = false, draining, accessLog = true } = options;
   const tracer = trace.getTracer(TRACER_NAME);
   const writeAccess = accessLog ? createAccessLog(logger) : undefined;
+
+  function start(c: Context<GatewayEnv>): { requestId: string; server: ServerSpan | undefined } {
+    const requestId = chooseRequestId(requestHeader(c, "x-request-id"));
+    c.set("requestId", requestId);
+    return { requestId, server: traced && tracingActive() ? startServerSpan(c, tracer, requestId) : undefined };
+  }
+
   /** After the handler: span end, metrics, the headers `respond()` did not set, the access line. */
-  function finish(c: Context<GatewayEnv>, requestId: string, started: number, span: Span | undefined): void {
+  function finish(c: Context<GatewayEnv>, res: Response, error: unknown, requestId: string, started: number, server: ServerSpan | undefined): void {
     // Set by the service handler: cheaper than asking hono for the matched route.
     const service = c.get("service");
+    const status = res.status;
     // Read before the span ends: an ended span no longer reports itself recording.
-    const spanContext = span?.isRecording() ? span.spanContext() : undefined;
-    if (span) endServerSpan(span, c, matchedRoute(c));
-    const status = c.res.status;
+    const spanContext = server?.span.isRecording() ? server.span.spanContext() : undefined;
+    if (server) endServerSpan(server.span, c, status, error, matchedRoute(c));
     const durationMs = performance.now() - started;
     if (recorder && service !== undefined) recorder.recordRequest(service, c.req.method, status, durationMs / 1000);
-    if (c.get("requestIdSent") !== true) c.res.headers.set("x-request-id", requestId);
-    if (draining?.()) c.res.headers.set("connection", "close");
+    if (c.get("requestIdSent") !== true) res.headers.set("x-request-id", requestId);
+    if (draining?.()) res.headers.set("connection", "close");
     if (!writeAccess) return;
     writeAccess({
       method: c.req.method,
@@ -132,17 +161,33 @@ export function requestLifecycle(options: LifecycleOptions): MiddlewareHandler<G
     });
   }
 
-  return async function requestLifecycle(c, next) {
-    const started = performance.now();
-    const requestId = chooseRequestId(requestHeader(c, "x-request-id"));
-    c.set("requestId", requestId);
-    const server = traced ? startServerSpan(c, tracer, requestId) : undefined;
-    try {
-      // The handler runs in the span's context: the pool's CLIENT spans become its children.
-      if (server) await context.with(trace.setSpan(server.parent, server.span), next);
-      else await next();
-    } finally {
-      finish(c, requestId, started, server?.span);
-    }
+  return {
+    async middleware(c, next) {
+      const started = performance.now();
+      const { requestId, server } = start(c);
+      try {
+        // The handler runs in the span's context: the pool's CLIENT spans become its children.
+        if (server) await context.with(trace.setSpan(server.parent, server.span), next);
+        else await next();
+      } finally {
+        finish(c, c.res, c.error, requestId, started, server);
+      }
+    },
+    wrap(handler, onError) {
+      return async function withLifecycle(c) {
+        const started = performance.now();
+        const { requestId, server } = start(c);
+        let res: Response;
+        let failure: unknown;
+        try {
+          res = await (server ? context.with(trace.setSpan(server.parent, server.span), handler, undefined, c) : handler(c));
+        } catch (error) {
+          failure = error;
+          res = onError(error, c);
+        }
+        finish(c, res, failure, requestId, started, server);
+        return res;
+      };
+    },
   };
 }

@@ -10,6 +10,7 @@
  */
 import { context, isSpanContextValid, trace, type Context } from "@opentelemetry/api";
 import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
+import { LineBuffer } from "./line-buffer.js";
 
 export type Logger = PinoLogger;
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -47,27 +48,29 @@ const UNBUFFERED: LogBuffering = { bufferBytes: 0, flushIntervalMs: 1_000 };
 
 /**
  * Buffered stdout, written synchronously, as nginx writes its access log: lines collect
- * in memory and one write(2) takes a whole buffer. Not the asynchronous mode: each of its
- * writes is a round trip through libuv's thread pool, two thread wake-ups that cost more
- * than the write itself (on one core: 0.42 -> 0.19 context switches per request). A log
- * reader that stops reading blocks the gateway once the pipe is full, rather than lines
- * being dropped or piling up in memory. Lines still waiting when the process dies
- * abruptly (SIGKILL) are lost; an orderly exit flushes them (`logger.flush()` in main.ts).
+ * in memory (line-buffer.ts) and one write(2) takes a whole buffer. Not the asynchronous
+ * mode: each of its writes is a round trip through libuv's thread pool, two thread
+ * wake-ups that cost more than the write itself (on one core: 0.42 -> 0.19 context
+ * switches per request). A log reader that stops reading blocks the gateway once the pipe
+ * is full, rather than lines being dropped or piling up in memory. Lines still waiting
+ * when the process dies abruptly (SIGKILL) are lost; an orderly exit flushes them
+ * (`logger.flush()` in main.ts), and so does any exit that runs `exit` handlers.
  */
 function stdoutDestination({ bufferBytes, flushIntervalMs }: LogBuffering): DestinationStream {
-  // sonic-boom requires minLength < maxWrite (16 KiB by default): one write(2) takes a whole buffer.
-  const stream = pino.destination({ dest: 1, sync: true, minLength: bufferBytes, maxWrite: Math.max(16_384, 2 * bufferBytes) });
-  if (bufferBytes > 0) {
-    const timer = setInterval(() => {
-      try {
-        stream.flush();
-      } catch {
-        clearInterval(timer); // the stream was destroyed (process exit)
-      }
-    }, flushIntervalMs);
-    timer.unref();
-  }
-  return stream;
+  const stdout = pino.destination({ dest: 1, sync: true });
+  if (bufferBytes <= 0) return stdout;
+  const buffer = new LineBuffer(stdout, bufferBytes);
+  const flush = (): void => {
+    try {
+      buffer.flush();
+    } catch {
+      clearInterval(timer); // stdout is gone (process exit)
+    }
+  };
+  const timer = setInterval(flush, flushIntervalMs);
+  timer.unref();
+  process.once("exit", flush);
+  return buffer;
 }
 
 let isoMs = -1;
