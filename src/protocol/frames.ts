@@ -54,7 +54,9 @@ export class CorrelationIds {
 
 /** [id, empty, ...payload]: what the gateway DEALER sends. */
 export function encodeRequest(id: Buffer, payload: readonly Buffer[]): Buffer[] {
-  return [id, EMPTY_FRAME, ...payload];
+  const frames = [id, EMPTY_FRAME];
+  for (const frame of payload) frames.push(frame);
+  return frames;
 }
 
 /**
