@@ -4,7 +4,8 @@
  *
  * Why not prom-client's Counter and Histogram directly: each `inc`/`observe` with labels
  * converts, validates and hashes the label set (a cached child does too), about 4 µs per
- * request in place. Here a request costs a Map lookup and a bucket search.
+ * request in place. Here a request costs three Map lookups (service, method class, status:
+ * no key string is built) and a bucket search.
  */
 import type { Metric } from "prom-client";
 
@@ -26,10 +27,15 @@ interface HistogramSample {
   value: number;
 }
 
+/** One service's tallies. Counts are keyed by method class, then status: no key string is built per request. */
+interface ServiceTally {
+  counts: Map<string, Map<number, CountSeries>>;
+  duration: DurationSeries;
+}
+
 export class RequestTally {
   private readonly bounds: readonly number[];
-  private readonly counts = new Map<string, CountSeries>();
-  private readonly durations = new Map<string, DurationSeries>();
+  private readonly services = new Map<string, ServiceTally>();
 
   /** `bounds`: the histogram's upper bounds, seconds, ascending. */
   constructor(bounds: readonly number[]) {
@@ -37,18 +43,23 @@ export class RequestTally {
   }
 
   record(service: string, methodClass: string, status: number, seconds: number): void {
-    const key = `${service}\0${methodClass}\0${status}`;
-    let series = this.counts.get(key);
+    let tally = this.services.get(service);
+    if (!tally) {
+      tally = { counts: new Map(), duration: { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 } };
+      this.services.set(service, tally);
+    }
+    let byStatus = tally.counts.get(methodClass);
+    if (!byStatus) {
+      byStatus = new Map();
+      tally.counts.set(methodClass, byStatus);
+    }
+    let series = byStatus.get(status);
     if (!series) {
       series = { labels: { service, method_class: methodClass, status: String(status) }, value: 0 };
-      this.counts.set(key, series);
+      byStatus.set(status, series);
     }
     series.value++;
-    let duration = this.durations.get(service);
-    if (!duration) {
-      duration = { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
-      this.durations.set(service, duration);
-    }
+    const duration = tally.duration;
     let bucket = 0;
     while (bucket < this.bounds.length && seconds > this.bounds[bucket]!) bucket++;
     duration.counts[bucket]!++;
@@ -57,8 +68,8 @@ export class RequestTally {
   }
 
   /** The request counts, for a Counter's `collect()`. */
-  countSeries(): Iterable<CountSeries> {
-    return this.counts.values();
+  *countSeries(): Iterable<CountSeries> {
+    for (const tally of this.services.values()) for (const byStatus of tally.counts.values()) yield* byStatus.values();
   }
 
   /**
@@ -68,7 +79,8 @@ export class RequestTally {
   histogram(name: string, help: string): Metric {
     const read = () => {
       const values: HistogramSample[] = [];
-      for (const [service, series] of this.durations) {
+      for (const [service, { duration: series }] of this.services) {
+        if (series.count === 0) continue;
         let cumulative = 0;
         this.bounds.forEach((le, index) => {
           cumulative += series.counts[index]!;
@@ -86,7 +98,9 @@ export class RequestTally {
       type: "histogram",
       aggregator: "sum",
       get: () => Promise.resolve(read()),
-      reset: () => this.durations.clear(),
+      reset: () => {
+        for (const tally of this.services.values()) tally.duration = { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
+      },
     };
     return metric as unknown as Metric;
   }
