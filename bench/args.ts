@@ -23,6 +23,12 @@ export interface BenchArgs {
   latencyRun: boolean;
   /** Runs of each measured load; the median by req/s is reported. */
   repeats: number;
+  /**
+   * Passes over the whole peer list (each peer started afresh per pass); a load's result
+   * is the median run over all passes. On a shared machine whose speed drifts over minutes,
+   * this spreads the drift over every peer instead of charging it to whichever ran last.
+   */
+  rounds: number;
   /** Seconds of each window of the ZeroMQ-leg micro-benchmark. */
   zmqLegSeconds: number;
   /** Offered req/s of the mixed-latency scenario, one run each; undefined: 40% of capacity. */
@@ -55,6 +61,9 @@ export const USAGE = `npm run bench -- [flags]
   --window N        add a gateway row with window N (1..256) beside the one with the product's defaults
   --no-latency      skip the 1-connection latency runs
   --repeat N        run each measured load N times, report the median by req/s (default 1)
+  --rounds N        go through all peers N times, each started afresh, and report the median
+                    run over the rounds (default 1); drift of a shared machine then hits
+                    every peer alike
   --zmq-seconds S   seconds per window of the ZeroMQ-leg micro-benchmark (default 5)
   --mixed-rate LIST comma list of offered req/s for the mixed-latency scenario, one run
                     each (default: 40% of the 4-worker pool's capacity, bench/mixed-plan.ts)
@@ -97,6 +106,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         window: { type: "string" },
         "no-latency": { type: "boolean" },
         repeat: { type: "string" },
+        rounds: { type: "string" },
         "zmq-seconds": { type: "string" },
         "mixed-rate": { type: "string" },
         soak: { type: "string" },
@@ -128,6 +138,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     window: values.window === undefined ? undefined : positive("window", values.window, 1, 1, 256),
     latencyRun: !values["no-latency"],
     repeats: positive("repeat", values.repeat, 1, 1, 9),
+    rounds: positive("rounds", values.rounds, 1, 1, 9),
     zmqLegSeconds: positive("zmq-seconds", values["zmq-seconds"], 5),
     mixedRates: values["mixed-rate"]
       ?.split(",")

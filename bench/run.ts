@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: starts each peer in turn (hono baseline, gateway, gateway with
- * `--window N`, Mongrel2, nginx), runs the same wrk plan against each, stops it, then
+ * `--window N`, Mongrel2, nginx), runs the same wrk plan against each, stops it (all of
+ * that `--rounds` times, a load's result being its median run over the rounds), then
  * runs the ZeroMQ-leg micro-benchmark and the mixed-latency scenario (bench/mixed.ts),
  * and prints tables and ratios. Results go to
  * bench/results/latest.json. `--soak S` runs soak mode instead. Every process it starts
@@ -40,7 +41,7 @@ import {
   zmqLegTable,
 } from "./report.js";
 import type { LoadPlan, PeerResult } from "./session.js";
-import { measurePeer } from "./session.js";
+import { measurePeer, mergeRounds } from "./session.js";
 import { runSoakMode } from "./soak.js";
 import { describeMachine } from "./versions.js";
 import { writeWrkScripts } from "./wrk.js";
@@ -130,31 +131,34 @@ function printProfiles(dir: string): ProfileSummary[] {
 }
 
 async function runPeers(args: BenchArgs, plan: LoadPlan, workDir: string) {
-  const peers: PeerResult[] = [];
+  const rounds = new Map<string, PeerResult[]>();
   const failures: { id: string; error: string }[] = [];
-  for (const { id, start } of peerStarts(args)) {
-    console.log(`\n== ${id}`);
-    const dir = `${workDir}/${id}`;
-    mkdirSync(dir, { recursive: true });
-    let peer: Peer;
-    try {
-      peer = await start(dir);
-    } catch (error) {
-      failures.push({ id, error: message(error) });
-      console.error(`${id}: could not start: ${message(error)}`);
-      continue;
-    }
-    try {
-      const result = await measurePeer(peer, plan);
-      result.stopped = await peer.stop();
-      if (peer.cpuProfileDir) result.cpuProfile = printProfiles(peer.cpuProfileDir);
-      peers.push(result);
-    } catch (error) {
-      await peer.stop();
-      failures.push({ id, error: message(error) });
-      console.error(`${id}: failed: ${message(error)}`);
+  for (let round = 1; round <= args.rounds; round++) {
+    for (const { id, start } of peerStarts(args)) {
+      console.log(`\n== ${id}${args.rounds > 1 ? ` (round ${round} of ${args.rounds})` : ""}`);
+      const dir = `${workDir}/${id}-${round}`;
+      mkdirSync(dir, { recursive: true });
+      let peer: Peer;
+      try {
+        peer = await start(dir);
+      } catch (error) {
+        failures.push({ id, error: message(error) });
+        console.error(`${id}: could not start: ${message(error)}`);
+        continue;
+      }
+      try {
+        const result = await measurePeer(peer, plan);
+        result.stopped = await peer.stop();
+        if (peer.cpuProfileDir) result.cpuProfile = printProfiles(peer.cpuProfileDir);
+        rounds.set(id, [...(rounds.get(id) ?? []), result]);
+      } catch (error) {
+        await peer.stop();
+        failures.push({ id, error: message(error) });
+        console.error(`${id}: failed: ${message(error)}`);
+      }
     }
   }
+  const peers = [...rounds.values()].map((results) => mergeRounds(results));
   return { peers, failures };
 }
 

@@ -145,10 +145,7 @@ async function measuredRun(
   for (let i = 0; i < plan.repeats; i++)
     runs.push(await singleRun(peer, plan, method, connections));
   if (runs.length === 1 && runs[0]) return runs[0];
-  const sorted = [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
-  const median = sorted[Math.floor((sorted.length - 1) / 2)] ?? sorted[0];
-  if (!median) throw new Error("no runs");
-  return { ...median, repeatsRequestsPerSecond: runs.map((r) => r.requestsPerSecond) };
+  return { ...medianRun(runs), repeatsRequestsPerSecond: runs.map((r) => r.requestsPerSecond) };
 }
 
 async function warmUp(peer: Peer, plan: LoadPlan, method: Method): Promise<void> {
@@ -188,4 +185,37 @@ export async function measurePeer(peer: Peer, plan: LoadPlan): Promise<PeerResul
   };
   if (peer.adminServicesUrl) result.pendingAfter = await readPendingSettled(peer.adminServicesUrl);
   return result;
+}
+
+/** The median of `runs` by req/s (the lower middle one for an even count). */
+function medianRun(runs: readonly LoadResult[]): LoadResult {
+  const sorted = [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (!median) throw new Error("no runs");
+  return median;
+}
+
+/**
+ * One result per peer from its results in several rounds (`--rounds`): per load, the
+ * round whose median run is the median over the rounds, with the req/s of every run of
+ * every round; peak RSS is the highest of the rounds; the rest is from the last round.
+ */
+export function mergeRounds(rounds: readonly PeerResult[]): PeerResult {
+  const last = rounds.at(-1);
+  if (!last) throw new Error("no rounds");
+  if (rounds.length === 1) return last;
+  const loads = last.loads.map((load) => {
+    const same = rounds
+      .map((round) => round.loads.find((l) => l.method === load.method && l.connections === load.connections))
+      .filter((l): l is LoadResult => l !== undefined);
+    return {
+      ...medianRun(same),
+      repeatsRequestsPerSecond: same.flatMap((l) => l.repeatsRequestsPerSecond ?? [l.requestsPerSecond]),
+    };
+  });
+  const peakRssKiB = {
+    front: Math.max(...rounds.map((round) => round.peakRssKiB.front)),
+    total: Math.max(...rounds.map((round) => round.peakRssKiB.total)),
+  };
+  return { ...last, loads, peakRssKiB };
 }
