@@ -40,7 +40,7 @@ export class LineBuffer implements DestinationStream {
 
   private flushLines(): void {
     if (this.lines.length === 0) return;
-    const chunk = this.lines.length === 1 ? this.lines[0]! : this.lines.join("");
+    const chunk = this.lines.join("");
     this.lines.length = 0;
     this.waiting = 0;
     this.sink.write(chunk);

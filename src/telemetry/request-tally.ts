@@ -45,7 +45,7 @@ export class RequestTally {
   record(service: string, methodClass: string, status: number, seconds: number): void {
     let tally = this.services.get(service);
     if (!tally) {
-      tally = { counts: new Map(), duration: { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 } };
+      tally = { counts: new Map(), duration: this.emptyDuration() };
       this.services.set(service, tally);
     }
     let byStatus = tally.counts.get(methodClass);
@@ -65,6 +65,10 @@ export class RequestTally {
     duration.counts[bucket]!++;
     duration.sum += seconds;
     duration.count++;
+  }
+
+  private emptyDuration(): DurationSeries {
+    return { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
   }
 
   /** The request counts, for a Counter's `collect()`. */
@@ -99,7 +103,7 @@ export class RequestTally {
       aggregator: "sum",
       get: () => Promise.resolve(read()),
       reset: () => {
-        for (const tally of this.services.values()) tally.duration = { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
+        for (const tally of this.services.values()) tally.duration = this.emptyDuration();
       },
     };
     return metric as unknown as Metric;
