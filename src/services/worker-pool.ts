@@ -15,6 +15,8 @@
  *
  * Every submitted job settles exactly once: with the worker's reply payload, or with a
  * GatewayError (NO_WORKER, UNHEALTHY, QUEUE_FULL, TIMEOUT, WORKER_LOST, CANCELLED, DRAINING).
+ * The pool's bookkeeping settles at once; the caller hears of it at the end of the
+ * event-loop turn, together with every other call settled in that turn (turn-batch.ts).
  */
 import type { WorkerMode } from "../config.js";
 import { GatewayError } from "../errors.js";
@@ -23,6 +25,7 @@ import { encodeRequest, splitReply } from "../protocol/frames.js";
 import { requestFields, type Logger } from "../telemetry/logger.js";
 import { emptyCounters, type AttemptHandle, type Job, type JobResult, type PoolCounters, type PoolOptions } from "./pool-types.js";
 import { RetryBudget } from "./retry-budget.js";
+import { TurnBatch } from "./turn-batch.js";
 import { Worker, type WorkerJoin, type WorkerSnapshot } from "./worker.js";
 import { WorkerLink, type LinkEvents, type LinkExtras } from "./worker-link.js";
 
@@ -30,8 +33,8 @@ export type { AttemptHandle, AttemptInfo, AttemptOutcome, Job, JobResult, PoolCo
 
 interface Call {
   job: Job;
-  resolve(result: JobResult): void;
-  reject(error: GatewayError): void;
+  resolve: (result: JobResult) => void;
+  reject: (error: GatewayError) => void;
   state: "queued" | "sent" | "done";
   attempts: number;
   /** Workers already tried: a retry goes elsewhere. */
@@ -109,6 +112,8 @@ export class WorkerPool {
   private readonly idleWaiters: (() => void)[] = [];
   private readonly ejectionTimers = new Set<NodeJS.Timeout>();
   private readonly linkEvents: LinkEvents;
+  /** Results and idle wake-ups on their way to the callers, in the order they happened. */
+  private readonly deliveries = new TurnBatch();
   private unsettled = 0;
   private nextWorkerNumber = 1;
   private cursor = 0;
@@ -349,12 +354,13 @@ export class WorkerPool {
     clearTimeout(call.tryTimer);
     if (call.retrying) this.budget.active--;
     this.unsettled--;
-    if (this.unsettled === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    // Deferred like the results, so an idle waiter hears after the last caller did.
+    if (this.unsettled === 0) for (const wake of this.idleWaiters.splice(0)) this.deliveries.defer(wake, undefined);
   }
 
   private fail(call: Call, error: GatewayError): void {
     this.settle(call);
-    call.reject(error);
+    this.deliveries.defer(call.reject, error);
   }
 
   /**
@@ -440,7 +446,7 @@ export class WorkerPool {
       this.counters.replied++;
       worker.served++;
       this.settle(call);
-      call.resolve({ payload: reply.payload, mode: worker.mode, workerId: worker.id, attempts: call.attempts });
+      this.deliveries.defer(call.resolve, { payload: reply.payload, mode: worker.mode, workerId: worker.id, attempts: call.attempts });
     } else if (state === "late") {
       this.counters.lateReplies++;
     }
