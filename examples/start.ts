@@ -19,6 +19,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { GATEWAY_NODE_FLAGS } from "../src/node-flags.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url)); // dist/examples/ -> the repository
 const PYTHON = "/usr/bin/python3";
@@ -171,7 +172,7 @@ else
 
 try {
   await Promise.all(workers.map(whenReady));
-  gateway = launch("gateway", node, ["dist/src/main.js", "--config", "examples/gateway.yaml"]);
+  gateway = launch("gateway", node, [...GATEWAY_NODE_FLAGS, "dist/src/main.js", "--config", "examples/gateway.yaml"]);
   const { httpPort, adminPort } = await whenListening(gateway);
   const http = `${shownHost(process.env.ZMQ_GATEWAY_HOST, "localhost")}:${httpPort}`;
   const admin = `${shownHost(process.env.ZMQ_GATEWAY_ADMIN_HOST, "127.0.0.1")}:${adminPort}`;

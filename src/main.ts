@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 /**
  * The composition root and the only file that touches `process`: CLI and environment
  * -> config -> logger -> tracing SDK (only when OTEL_* asks) -> gateway.start();
@@ -15,6 +15,7 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import { loadConfig, type Config } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { createGateway } from "./gateway.js";
+import { GATEWAY_NODE_FLAGS } from "./node-flags.js";
 import { loadSecrets, type Secrets } from "./secrets.js";
 import { createLogger } from "./telemetry/logger.js";
 import type { Tracing } from "./telemetry/sdk.js";
@@ -126,6 +127,10 @@ function superviseProcesses(config: Config, count: number): Promise<never> {
     stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) if (worker && !worker.isDead()) worker.process.kill("SIGTERM");
   };
+  // The gateway processes get the gateway's V8 flags even when the primary was started
+  // without them (`node dist/src/main.js --processes 4`).
+  const missing = GATEWAY_NODE_FLAGS.filter((flag) => !process.execArgv.includes(flag));
+  cluster.setupPrimary({ execArgv: [...process.execArgv, ...missing] });
   const exits = Array.from({ length: count }, (_, index) => {
     const worker = cluster.fork({ ZMQ_GATEWAY_PROCESS_INDEX: String(index) });
     return new Promise<number | null>((resolve) =>

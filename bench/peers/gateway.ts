@@ -5,6 +5,7 @@
  * and goes to a file.
  */
 import { writeFileSync } from "node:fs";
+import { GATEWAY_NODE_FLAGS } from "../../src/node-flags.js";
 import type { Started } from "../processes.js";
 import { startProcess, waitForLine } from "../processes.js";
 import { ECHO_PATH } from "../payload.js";
@@ -105,7 +106,7 @@ export async function startGateway(workDir: string, options: GatewayOptions): Pr
     const gateway = startProcess({
       name: "gateway",
       command: process.execPath,
-      args: [...profileArgs, main, "--config", configPath],
+      args: [...GATEWAY_NODE_FLAGS, ...profileArgs, main, "--config", configPath],
       cpu: SERVER_CPU,
       logPath: `${workDir}/gateway.log`,
       env: { ...process.env, ...otelEnv },
