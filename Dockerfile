@@ -55,4 +55,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
 # It starts no child processes (with --processes N the primary waits for its own), so
 # there are no zombies to reap. Keep `docker stop -t` above drainTimeoutMs (10 s by default).
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "--max-semi-space-size=8", "dist/src/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--max-old-space-size=1024", "dist/src/main.js"]

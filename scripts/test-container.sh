@@ -240,7 +240,7 @@ uid=$(docker exec "$gateway" id -u)
 [ "$uid" = 1000 ] || fail "the gateway runs as uid $uid"
 [ "$(docker inspect -f '{{.Config.User}}' "$gateway")" = 1000:1000 ] || fail "the image's USER is not 1000:1000"
 pid1=$(docker exec "$gateway" cat /proc/1/cmdline | tr '\0' ' ')
-[[ "$pid1" == "node --max-semi-space-size=8 dist/src/main.js"* ]] || fail "PID 1 is '$pid1', not node"
+[[ "$pid1" == "node --max-semi-space-size=8 --max-old-space-size=1024 dist/src/main.js"* ]] || fail "PID 1 is '$pid1', not node"
 say "the gateway runs as uid $uid, PID 1 is '$pid1'"
 
 healthy() { [ "$(docker inspect -f '{{.State.Health.Status}}' "$gateway")" = healthy ]; }

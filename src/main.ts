@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=8 --max-old-space-size=1024
 /**
  * The composition root and the only file that touches `process`: CLI and environment
  * -> config -> logger -> tracing SDK (only when OTEL_* asks) -> gateway.start();
