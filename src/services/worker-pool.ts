@@ -348,19 +348,23 @@ export class WorkerPool {
     this.queue.unshift(call);
   }
 
-  private settle(call: Call): void {
+  /**
+   * Marks the call done and hands `value` to `deliver` (the call's resolve or reject) at
+   * the end of the turn. Idle waiters are woken through the same batch, after it, so the
+   * drain hears "idle" only once the last caller has its answer.
+   */
+  private settle<T>(call: Call, deliver: (value: T) => void, value: T): void {
     call.state = "done";
     clearTimeout(call.timer);
     clearTimeout(call.tryTimer);
     if (call.retrying) this.budget.active--;
     this.unsettled--;
-    // Deferred like the results, so an idle waiter hears after the last caller did.
+    this.deliveries.defer(deliver, value);
     if (this.unsettled === 0) for (const wake of this.idleWaiters.splice(0)) this.deliveries.defer(wake, undefined);
   }
 
   private fail(call: Call, error: GatewayError): void {
-    this.settle(call);
-    this.deliveries.defer(call.reject, error);
+    this.settle(call, call.reject, error);
   }
 
   /**
@@ -445,8 +449,7 @@ export class WorkerPool {
       worker.consecutiveTimeouts = 0;
       this.counters.replied++;
       worker.served++;
-      this.settle(call);
-      this.deliveries.defer(call.resolve, { payload: reply.payload, mode: worker.mode, workerId: worker.id, attempts: call.attempts });
+      this.settle(call, call.resolve, { payload: reply.payload, mode: worker.mode, workerId: worker.id, attempts: call.attempts });
     } else if (state === "late") {
       this.counters.lateReplies++;
     }
