@@ -9,8 +9,8 @@
  * - `--max-semi-space-size=8` (MiB): under a sustained allocation rate V8 doubles the
  *   young generation's two semi-spaces up to 16 MiB each, 32 MiB of RSS for objects that
  *   live for one request. At 8, peak RSS under load is about 10 MB lower (110 -> 99 MB at
- *   64 connections on one core) for about 1% of throughput, inside the noise of
- *   interleaved A/B runs.
+ *   64 connections on one core); scavenging costs 1-2 µs more per request, a few percent
+ *   of throughput (req/s moved -1% in 3 interleaved pairs, inside the noise).
  * - `--max-old-space-size=1024` (MiB): with Node's default limit here (4 GiB) V8 lets
  *   the old generation grow up to 4x its live size before a full collection. Under load
  *   the ~50 B per request that outlive two scavenges then piled up from 12 to 45 MB in
