@@ -16,6 +16,7 @@ import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Service, type IService } from "kubernetes-models/v1/Service";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { parseConfig, type Config } from "../../src/config.js";
+import { GATEWAY_NODE_FLAGS } from "../../src/node-flags.js";
 import { parseDnsEndpoint } from "../../src/services/dns-discovery.js";
 import { repoRoot } from "../helpers/paths.js";
 
@@ -122,6 +123,19 @@ describe("Kubernetes manifests (deploy/k8s)", () => {
     const { requests, limits } = gatewayContainer.resources!;
     assert.ok(requests?.cpu && requests.memory && limits?.memory);
     assert.equal(limits.cpu, undefined, "no CPU limit: throttling would stretch every request");
+  });
+
+  test("the gateway keeps the image's V8 flags and caps its heap below the memory limit", () => {
+    const command = gatewayContainer.command ?? [];
+    assert.equal(command.at(-1), "dist/src/main.js");
+    const flags = command.slice(1, -1);
+    for (const flag of GATEWAY_NODE_FLAGS.filter((candidate) => !candidate.startsWith("--max-old-space-size="))) assert.ok(flags.includes(flag), `${flag} in ${command.join(" ")}`);
+    const heapMiB = Number(/^--max-old-space-size=(\d+)$/.exec(flags.find((flag) => flag.startsWith("--max-old-space-size=")) ?? "")?.[1]);
+    const limitMiB = Number(/^(\d+)Mi$/.exec(String(gatewayContainer.resources?.limits?.memory))?.[1]);
+    assert.ok(heapMiB > 0 && limitMiB > 0, `a heap cap and a memory limit in Mi (${heapMiB}, ${limitMiB})`);
+    // Room under the limit for the young generation, code, libzmq and Buffers (bodies live off the heap).
+    assert.ok(heapMiB <= limitMiB * 0.75, `--max-old-space-size=${heapMiB} leaves room under the ${limitMiB} Mi limit`);
+    assert.equal(gatewayContainer.env?.find((variable) => variable.name === "NODE_OPTIONS"), undefined, "the command line would override it");
   });
 
   test("readiness is /readyz and liveness /healthz on the public port", () => {
