@@ -1,7 +1,9 @@
 /**
- * `npm run bench`: starts each peer in turn (hono baseline, gateway, gateway with
- * `--window N`, Mongrel2, nginx), runs the same wrk plan against each, stops it (all of
- * that `--rounds` times, a load's result being its median run over the rounds), then
+ * `npm run bench`: starts each peer in turn (hono baseline, gateway, Mongrel2, nginx, the
+ * naive floor, gateway with `--window N` or tracing), runs the same wrk plan against
+ * each, stops it (all of that `--rounds` times, the list backwards in even rounds; a
+ * load's result is its median run over the rounds, and each gateway ratio is also paired
+ * round by round, bench/rounds.ts), then
  * runs the ZeroMQ-leg micro-benchmark and the mixed-latency scenario (bench/mixed.ts),
  * and prints tables and ratios. Results go to
  * bench/results/latest.json. `--soak S` runs soak mode instead. Every process it starts
@@ -42,6 +44,7 @@ import {
 } from "./report.js";
 import type { LoadPlan, PeerResult } from "./session.js";
 import { measurePeer, mergeRounds } from "./session.js";
+import { pairedRatios, pairedRatiosTable, roundOrder } from "./rounds.js";
 import { runSoakMode } from "./soak.js";
 import { describeMachine } from "./versions.js";
 import { writeWrkScripts } from "./wrk.js";
@@ -59,6 +62,8 @@ function gatewayOptions(args: BenchArgs, window: number | undefined, id: string,
 }
 
 function peerStarts(args: BenchArgs): PeerStart[] {
+  // The gateway next to the two peers its headline ratios compare it with (the baseline
+  // for CPU, Mongrel2 for req/s), so that within a round each pair runs minutes apart.
   const all: PeerStart[] = [
     { id: "baseline", section: "baseline", start: startBaseline },
     {
@@ -66,6 +71,9 @@ function peerStarts(args: BenchArgs): PeerStart[] {
       section: "gateway",
       start: (dir) => startGateway(dir, gatewayOptions(args, undefined, "gateway")),
     },
+    { id: "mongrel2", section: "mongrel2", start: startMongrel2 },
+    { id: "nginx", section: "nginx", start: startNginx },
+    { id: "naive", section: "naive", start: startNaiveFloor },
     ...(args.window !== undefined
       ? [
           {
@@ -85,9 +93,6 @@ function peerStarts(args: BenchArgs): PeerStart[] {
           },
         ]
       : []),
-    { id: "naive", section: "naive", start: startNaiveFloor },
-    { id: "mongrel2", section: "mongrel2", start: startMongrel2 },
-    { id: "nginx", section: "nginx", start: startNginx },
   ];
   return all.filter((p) => args.sections.has(p.section));
 }
@@ -131,13 +136,17 @@ function printProfiles(dir: string): ProfileSummary[] {
 }
 
 async function runPeers(args: BenchArgs, plan: LoadPlan, workDir: string) {
-  const rounds = new Map<string, PeerResult[]>();
+  const byRound = new Map<string, (PeerResult | undefined)[]>();
   const failures: { id: string; error: string }[] = [];
+  const starts = peerStarts(args);
+  for (const { id } of starts) byRound.set(id, []);
   for (let round = 1; round <= args.rounds; round++) {
-    for (const { id, start } of peerStarts(args)) {
+    for (const { id, start } of roundOrder(starts, round)) {
       console.log(`\n== ${id}${args.rounds > 1 ? ` (round ${round} of ${args.rounds})` : ""}`);
       const dir = `${workDir}/${id}-${round}`;
       mkdirSync(dir, { recursive: true });
+      const results = byRound.get(id) ?? [];
+      results[round - 1] = undefined;
       let peer: Peer;
       try {
         peer = await start(dir);
@@ -150,7 +159,7 @@ async function runPeers(args: BenchArgs, plan: LoadPlan, workDir: string) {
         const result = await measurePeer(peer, plan);
         result.stopped = await peer.stop();
         if (peer.cpuProfileDir) result.cpuProfile = printProfiles(peer.cpuProfileDir);
-        rounds.set(id, [...(rounds.get(id) ?? []), result]);
+        results[round - 1] = result;
       } catch (error) {
         await peer.stop();
         failures.push({ id, error: message(error) });
@@ -158,8 +167,12 @@ async function runPeers(args: BenchArgs, plan: LoadPlan, workDir: string) {
       }
     }
   }
-  const peers = [...rounds.values()].map((results) => mergeRounds(results));
-  return { peers, failures };
+  // In the listed order, whatever order the rounds ran them in.
+  const peers = [...byRound.values()]
+    .map((results) => results.filter((r): r is PeerResult => r !== undefined))
+    .filter((results) => results.length > 0)
+    .map((results) => mergeRounds(results));
+  return { peers, failures, byRound };
 }
 
 async function fullRun(args: BenchArgs, wrkPath: string, workDir: string): Promise<number> {
@@ -173,7 +186,7 @@ async function fullRun(args: BenchArgs, wrkPath: string, workDir: string): Promi
     latencyRun: args.latencyRun,
     repeats: args.repeats,
   };
-  const { peers, failures } = await runPeers(args, plan, workDir);
+  const { peers, failures, byRound } = await runPeers(args, plan, workDir);
   let zmqLeg: LegResult[] | undefined;
   if (args.sections.has("zmq-leg")) {
     console.log("\n== zmq-leg");
@@ -197,6 +210,7 @@ async function fullRun(args: BenchArgs, wrkPath: string, workDir: string): Promi
     failures.push(...mixed.failures);
   }
   const ratios = computeRatios(peers);
+  const paired = args.rounds > 1 ? pairedRatios(byRound) : [];
   const latencyOverhead = latencyOverheadUs(peers);
   const out = args.out ?? `${resultsDir}/latest.json`;
   const results = {
@@ -204,6 +218,7 @@ async function fullRun(args: BenchArgs, wrkPath: string, workDir: string): Promi
     args: { ...args, sections: [...args.sections] },
     peers,
     ratios,
+    pairedRatios: paired,
     latencyOverheadUs: latencyOverhead,
     zmqLeg,
     mixed,
@@ -216,6 +231,7 @@ async function fullRun(args: BenchArgs, wrkPath: string, workDir: string): Promi
   if (peers.length > 0) {
     console.log(`\n${resultsTable(peers)}\n`);
     if (ratios.length > 0) console.log(`${ratiosTable(ratios)}\n`);
+    if (paired.length > 0) console.log(`ratios paired round by round:\n${pairedRatiosTable(paired)}\n`);
     for (const [key, us] of Object.entries(latencyOverhead))
       console.log(`c1 p50 gateway - baseline, ${key}: ${us} µs`);
     console.log(`\n${rssTable(peers)}\n`);
