@@ -135,39 +135,42 @@ function printProfiles(dir: string): ProfileSummary[] {
   });
 }
 
+/** One peer's measurement in one round; undefined when it failed to start or to measure. */
+async function runPeerOnce(id: string, start: PeerStart["start"], plan: LoadPlan, dir: string, failures: { id: string; error: string }[]): Promise<PeerResult | undefined> {
+  mkdirSync(dir, { recursive: true });
+  let peer: Peer;
+  try {
+    peer = await start(dir);
+  } catch (error) {
+    failures.push({ id, error: message(error) });
+    console.error(`${id}: could not start: ${message(error)}`);
+    return undefined;
+  }
+  try {
+    const result = await measurePeer(peer, plan);
+    result.stopped = await peer.stop();
+    if (peer.cpuProfileDir) result.cpuProfile = printProfiles(peer.cpuProfileDir);
+    return result;
+  } catch (error) {
+    await peer.stop();
+    failures.push({ id, error: message(error) });
+    console.error(`${id}: failed: ${message(error)}`);
+    return undefined;
+  }
+}
+
 async function runPeers(args: BenchArgs, plan: LoadPlan, workDir: string) {
-  const byRound = new Map<string, (PeerResult | undefined)[]>();
   const failures: { id: string; error: string }[] = [];
-  const starts = peerStarts(args);
-  for (const { id } of starts) byRound.set(id, []);
+  // Keyed in the listed order, whatever order the rounds run them in; index r is round r + 1.
+  const byRound = new Map<string, (PeerResult | undefined)[]>();
+  const starts = peerStarts(args).map((peer) => ({ ...peer, results: [] as (PeerResult | undefined)[] }));
+  for (const { id, results } of starts) byRound.set(id, results);
   for (let round = 1; round <= args.rounds; round++) {
-    for (const { id, start } of roundOrder(starts, round)) {
+    for (const { id, start, results } of roundOrder(starts, round)) {
       console.log(`\n== ${id}${args.rounds > 1 ? ` (round ${round} of ${args.rounds})` : ""}`);
-      const dir = `${workDir}/${id}-${round}`;
-      mkdirSync(dir, { recursive: true });
-      const results = byRound.get(id) ?? [];
-      results[round - 1] = undefined;
-      let peer: Peer;
-      try {
-        peer = await start(dir);
-      } catch (error) {
-        failures.push({ id, error: message(error) });
-        console.error(`${id}: could not start: ${message(error)}`);
-        continue;
-      }
-      try {
-        const result = await measurePeer(peer, plan);
-        result.stopped = await peer.stop();
-        if (peer.cpuProfileDir) result.cpuProfile = printProfiles(peer.cpuProfileDir);
-        results[round - 1] = result;
-      } catch (error) {
-        await peer.stop();
-        failures.push({ id, error: message(error) });
-        console.error(`${id}: failed: ${message(error)}`);
-      }
+      results.push(await runPeerOnce(id, start, plan, `${workDir}/${id}-${round}`, failures));
     }
   }
-  // In the listed order, whatever order the rounds ran them in.
   const peers = [...byRound.values()]
     .map((results) => results.filter((r): r is PeerResult => r !== undefined))
     .filter((results) => results.length > 0)
