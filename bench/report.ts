@@ -43,14 +43,18 @@ export function loadKey(load: Pick<LoadResult, "method" | "connections">): strin
   return `${load.method} c${load.connections}`;
 }
 
-function ratio(a: number, b: number): number {
+/** The peers each gateway row is compared with. */
+export const COMPARED_PEERS: readonly string[] = ["baseline", "naive", "mongrel2", "nginx"];
+
+/** a / b rounded to 0.01; NaN when b is 0. */
+export function ratio(a: number, b: number): number {
   return b === 0 ? Number.NaN : Math.round((a / b) * 100) / 100;
 }
 
 export function computeRatios(peers: readonly PeerResult[]): Ratio[] {
   const ratios: Ratio[] = [];
   const gateways = peers.filter((p) => p.id.startsWith("gateway"));
-  const others = peers.filter((p) => ["baseline", "naive", "mongrel2", "nginx"].includes(p.id));
+  const others = peers.filter((p) => COMPARED_PEERS.includes(p.id));
   for (const gateway of gateways) {
     for (const other of others) {
       for (const load of gateway.loads) {

@@ -9,7 +9,7 @@
  * ratios is the comparison to read. Alternating the direction of the list from round to
  * round keeps either peer of a pair from always running first after a start.
  */
-import { loadKey } from "./report.js";
+import { COMPARED_PEERS, loadKey, ratio } from "./report.js";
 import type { PeerResult } from "./session.js";
 
 /** Round `round` (1-based): the list as given in odd rounds, reversed in even ones. */
@@ -41,17 +41,11 @@ export interface PairedRatio {
 /** Results of each peer by round: index r holds round r + 1, undefined when it failed. */
 export type ResultsByRound = ReadonlyMap<string, readonly (PeerResult | undefined)[]>;
 
-const OTHERS = ["baseline", "naive", "mongrel2", "nginx"];
-
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
-}
-
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   if (sorted.length === 0) return Number.NaN;
-  return sorted.length % 2 === 1 ? sorted[middle]! : round2((sorted[middle - 1]! + sorted[middle]!) / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : ratio(sorted[middle - 1]! + sorted[middle]!, 2);
 }
 
 function series(ratios: (number | null)[]): RoundSeries {
@@ -67,7 +61,7 @@ export function pairedRatios(byRound: ResultsByRound): PairedRatio[] {
   const paired: PairedRatio[] = [];
   const ids = [...byRound.keys()];
   for (const gatewayId of ids.filter((id) => id.startsWith("gateway"))) {
-    for (const otherId of ids.filter((id) => OTHERS.includes(id))) {
+    for (const otherId of ids.filter((id) => COMPARED_PEERS.includes(id))) {
       const gatewayRounds = byRound.get(gatewayId) ?? [];
       const otherRounds = byRound.get(otherId) ?? [];
       const rounds = Math.max(gatewayRounds.length, otherRounds.length);
@@ -81,10 +75,10 @@ export function pairedRatios(byRound: ResultsByRound): PairedRatio[] {
           const mine = gatewayRounds[r]?.loads.find((l) => loadKey(l) === load);
           const theirs = otherRounds[r]?.loads.find((l) => loadKey(l) === load);
           const pair = mine && theirs;
-          rps.push(pair ? round2(mine.requestsPerSecond / theirs.requestsPerSecond) : null);
-          p99.push(pair ? round2(mine.latencyUs.p99 / theirs.latencyUs.p99) : null);
-          cpu.push(pair ? round2(mine.cpuPerRequest.totalUs / theirs.cpuPerRequest.totalUs) : null);
-          frontCpu.push(pair ? round2(mine.cpuPerRequest.frontUs / theirs.cpuPerRequest.frontUs) : null);
+          rps.push(pair ? ratio(mine.requestsPerSecond, theirs.requestsPerSecond) : null);
+          p99.push(pair ? ratio(mine.latencyUs.p99, theirs.latencyUs.p99) : null);
+          cpu.push(pair ? ratio(mine.cpuPerRequest.totalUs, theirs.cpuPerRequest.totalUs) : null);
+          frontCpu.push(pair ? ratio(mine.cpuPerRequest.frontUs, theirs.cpuPerRequest.frontUs) : null);
         }
         if (rps.every((r) => r === null)) continue;
         paired.push({ gateway: gatewayId, other: otherId, load, requestsPerSecond: series(rps), p99: series(p99), cpuPerRequest: series(cpu), frontCpuPerRequest: series(frontCpu) });

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { GATEWAY_NODE_FLAGS } from "../../src/node-flags.js";
+import { repoRoot } from "../helpers/paths.js";
 
-/** The repository root: tests run from dist/test/unit. */
-const root = new URL("../../../", import.meta.url);
-const read = (path: string): string => readFileSync(new URL(path, root), "utf8");
+const read = (path: string): string => readFileSync(join(repoRoot, path), "utf8");
 
 describe("the gateway's V8 flags", () => {
   it("are on every static launcher: the bin's shebang, the Dockerfile's entry point and npm run gateway", () => {
