@@ -23,6 +23,7 @@ import type { Logger } from "../telemetry/logger.js";
 import type { RequestRecorder } from "../telemetry/metrics.js";
 import { attributes, markError, TRACER_NAME, tracingActive } from "../telemetry/tracing.js";
 import { incomingOf, requestHeader, type GatewayEnv } from "./node-request.js";
+import { chooseRequestId } from "./request-id.js";
 
 export interface LifecycleOptions {
   logger: Logger;
@@ -36,8 +37,6 @@ export interface LifecycleOptions {
   draining?: () => boolean;
 }
 
-const MAX_REQUEST_ID_LENGTH = 255;
-const REQUEST_ID_SHAPE = /^[\w\-=]+$/;
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
 
 const headerGetter: TextMapGetter<Context> = {
@@ -47,12 +46,6 @@ const headerGetter: TextMapGetter<Context> = {
   },
   get: (c, key) => requestHeader(c, key.toLowerCase()),
 };
-
-/** The caller's id when it is safe to echo and log, else a fresh UUID. */
-export function chooseRequestId(offered: string | undefined): string {
-  if (offered && offered.length <= MAX_REQUEST_ID_LENGTH && REQUEST_ID_SHAPE.test(offered)) return offered;
-  return crypto.randomUUID();
-}
 
 /** The route template that answered (e.g. /v1/:service/*), undefined when none did. */
 function matchedRoute(c: Context): string | undefined {
@@ -129,10 +122,15 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
   const tracer = trace.getTracer(TRACER_NAME);
   const writeAccess = accessLog ? createAccessLog(logger) : undefined;
 
-  function start(c: Context<GatewayEnv>): { requestId: string; server: ServerSpan | undefined } {
+  /** Chooses and records the request id (two functions, not one returning a pair: no record per request). */
+  function start(c: Context<GatewayEnv>): string {
     const requestId = chooseRequestId(requestHeader(c, "x-request-id"));
     c.set("requestId", requestId);
-    return { requestId, server: traced && tracingActive() ? startServerSpan(c, tracer, requestId) : undefined };
+    return requestId;
+  }
+
+  function serverSpan(c: Context<GatewayEnv>, requestId: string): ServerSpan | undefined {
+    return traced && tracingActive() ? startServerSpan(c, tracer, requestId) : undefined;
   }
 
   /** After the handler: span end, metrics, the headers `respond()` did not set, the access line. */
@@ -164,7 +162,8 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
   return {
     async middleware(c, next) {
       const started = performance.now();
-      const { requestId, server } = start(c);
+      const requestId = start(c);
+      const server = serverSpan(c, requestId);
       try {
         // The handler runs in the span's context: the pool's CLIENT spans become its children.
         if (server) await context.with(trace.setSpan(server.parent, server.span), next);
@@ -176,7 +175,8 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     wrap(handler, onError) {
       return async function withLifecycle(c) {
         const started = performance.now();
-        const { requestId, server } = start(c);
+        const requestId = start(c);
+        const server = serverSpan(c, requestId);
         let res: Response;
         let failure: unknown;
         try {

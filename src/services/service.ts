@@ -11,7 +11,7 @@ import { decodeReply, type DecodedReply, type DecodeOptions } from "../protocol/
 import type { Logger } from "../telemetry/logger.js";
 import { DnsDiscovery, parseDnsEndpoint, resolveWithLookup, type DiscoverySettings } from "./dns-discovery.js";
 import type { LinkOptions } from "./worker-link.js";
-import { WorkerPool, type JobResult, type PoolObserver } from "./worker-pool.js";
+import { WorkerPool, type Job, type JobResult, type PoolObserver } from "./worker-pool.js";
 
 /** The parts of an HTTP request a meta worker sees besides its method and body. */
 export interface RequestTarget {
@@ -95,11 +95,14 @@ export class Service {
     return Math.min(requestedMs, this.config.maxTimeoutMs);
   }
 
-  /** An HTTP-shaped call. Rejects with GatewayError; a bad reply is BAD_REPLY (502). */
-  async call(call: ServiceCall): Promise<ServiceReply> {
-    const deadline = performance.now() + call.timeoutMs;
-    const result: JobResult = await this.pool.submit({
-      deadline,
+  /**
+   * An HTTP-shaped call. Rejects with GatewayError; a bad reply is BAD_REPLY (502). Not an
+   * async function awaiting `pool.submit`: the pool's callbacks settle this one Promise,
+   * which saves a Promise and a microtask hop per request on the hot path.
+   */
+  call(call: ServiceCall): Promise<ServiceReply> {
+    const job: Job = {
+      deadline: performance.now() + call.timeoutMs,
       idempotent: call.idempotent,
       cancellable: call.cancellable,
       context: call.context,
@@ -121,17 +124,32 @@ export class Service {
         };
         return [call.body, encodeRequestMeta(meta)];
       },
+    };
+    return new Promise<ServiceReply>((resolve, reject) => {
+      this.pool.enqueue(
+        job,
+        (result) => {
+          const reply = this.replyOf(result);
+          if (reply instanceof GatewayError) reject(reply);
+          else resolve(reply);
+        },
+        reject,
+      );
     });
+  }
+
+  /** The worker's payload as an HTTP-shaped reply, or the GatewayError it earns. */
+  private replyOf(result: JobResult): ServiceReply | GatewayError {
     let size = 0;
     for (const frame of result.payload) size += frame.length;
     if (size > this.config.maxReplyBytes) {
       this.badReplies++;
-      throw new GatewayError("REPLY_TOO_LARGE", `the worker's reply (${size} bytes) exceeds maxReplyBytes (${this.config.maxReplyBytes})`);
+      return new GatewayError("REPLY_TOO_LARGE", `the worker's reply (${size} bytes) exceeds maxReplyBytes (${this.config.maxReplyBytes})`);
     }
     const decoded = decodeReply(result.payload, result.mode, this.decodeOptions);
     if (!decoded.ok) {
       this.badReplies++;
-      throw new GatewayError("BAD_REPLY", decoded.reason);
+      return new GatewayError("BAD_REPLY", decoded.reason);
     }
     // A literal, not `{ ...decoded, ... }`: objects made by spread were promoted to the old
     // generation (~280 B per request, measured with --trace-gc-nvp), and from there kept

@@ -53,6 +53,19 @@ export class WorkerLink {
   private readonly events: LinkEvents;
   private closed = false;
   private handshakeFailures = 0;
+  /**
+   * Messages whose send Promise has not yet settled, oldest first. zeromq.js settles sends
+   * in the order they were made (at most one is ever pending), so the shared handlers below
+   * take their message from the front: no closure per send.
+   */
+  private readonly unconfirmed: Buffer[][] = [];
+  private readonly confirmed = (): void => {
+    this.unconfirmed.shift();
+  };
+  private readonly refused = (error: unknown): void => {
+    const frames = this.unconfirmed.shift();
+    if (frames) this.events.onSendFailed(this, frames, error);
+  };
 
   constructor(kind: "in" | "out", endpoint: string, options: LinkOptions, events: LinkEvents, extras: LinkExtras = {}) {
     this.kind = kind;
@@ -105,16 +118,19 @@ export class WorkerLink {
    * queue and cannot meet EBUSY. Failures reach `onSendFailed` a microtask later.
    */
   send(frames: Buffer[]): void {
-    const failed = (error: unknown): void => this.events.onSendFailed(this, frames, error);
     if (this.closed) {
-      failed(new Error("socket closed"));
+      this.events.onSendFailed(this, frames, new Error("socket closed"));
       return;
     }
+    let sent: Promise<void>;
     try {
-      this.socket.send(frames).catch(failed);
+      sent = this.socket.send(frames);
     } catch (error) {
-      failed(error);
+      this.events.onSendFailed(this, frames, error);
+      return;
     }
+    this.unconfirmed.push(frames);
+    sent.then(this.confirmed, this.refused);
   }
 
   private async receive(): Promise<void> {

@@ -205,43 +205,61 @@ export class WorkerPool {
 
   /** Queues a job for the next free worker. Settles exactly once. */
   submit(job: Job): Promise<JobResult> {
+    return new Promise<JobResult>((resolve, reject) => this.enqueue(job, resolve, reject));
+  }
+
+  /**
+   * `submit` without its Promise: exactly one of `onResult` or `onError` is called, once,
+   * at the end of the event-loop turn in which the job settled (a refusal too: never
+   * inside this call). For a caller that turns the result into something else before it
+   * answers (Service.call): one Promise and one microtask hop fewer per request than
+   * awaiting `submit`. The callbacks must not throw (see TurnBatch.defer).
+   */
+  enqueue(job: Job, onResult: (result: JobResult) => void, onError: (error: GatewayError) => void): void {
     this.counters.submitted++;
-    if (this.closed) return Promise.reject(new GatewayError("DRAINING"));
+    const refusal = this.refusal();
+    if (refusal) {
+      this.deliveries.defer(onError, refusal);
+      return;
+    }
+    const call: Call = {
+      job,
+      resolve: onResult,
+      reject: onError,
+      state: "queued",
+      attempts: 0,
+      tried: [],
+      retrying: false,
+      attempt: undefined,
+      queuedAt: performance.now(),
+      tryTimer: undefined,
+      timer: setTimeout(() => this.onDeadline(call), timerDelayMs(job.deadline - performance.now())),
+    };
+    this.unsettled++;
+    this.queue.push(call);
+    job.cancellable?.(() => this.onAbort(call));
+    this.pump();
+  }
+
+  /** Why a new job is refused at once (counted), or undefined when it may queue. */
+  private refusal(): GatewayError | undefined {
+    if (this.closed) return new GatewayError("DRAINING");
     const connected = this.connectedWorkers;
     if (connected === 0) {
       this.counters.rejectedNoWorker++;
-      return Promise.reject(new GatewayError("NO_WORKER", undefined, { retryAfterSeconds: 1 }));
+      return new GatewayError("NO_WORKER", undefined, { retryAfterSeconds: 1 });
     }
-    if (!this.hasFreeWorker()) {
-      const ejected = this.workerList.filter((worker) => worker.connected && worker.ejected).length;
-      if (ejected * 2 >= connected) {
-        this.counters.rejectedFailFast++;
-        return Promise.reject(new GatewayError("UNHEALTHY", `${ejected} of ${connected} workers are ejected`, { retryAfterSeconds: 1 }));
-      }
-      if (this.queue.length >= this.options.queueLimit) {
-        this.counters.rejectedQueueFull++;
-        return Promise.reject(new GatewayError("QUEUE_FULL", undefined, { retryAfterSeconds: 1 }));
-      }
+    if (this.hasFreeWorker()) return undefined;
+    const ejected = this.workerList.filter((worker) => worker.connected && worker.ejected).length;
+    if (ejected * 2 >= connected) {
+      this.counters.rejectedFailFast++;
+      return new GatewayError("UNHEALTHY", `${ejected} of ${connected} workers are ejected`, { retryAfterSeconds: 1 });
     }
-    return new Promise<JobResult>((resolve, reject) => {
-      const call: Call = {
-        job,
-        resolve,
-        reject,
-        state: "queued",
-        attempts: 0,
-        tried: [],
-        retrying: false,
-        attempt: undefined,
-        queuedAt: performance.now(),
-        tryTimer: undefined,
-        timer: setTimeout(() => this.onDeadline(call), timerDelayMs(job.deadline - performance.now())),
-      };
-      this.unsettled++;
-      this.queue.push(call);
-      job.cancellable?.(() => this.onAbort(call));
-      this.pump();
-    });
+    if (this.queue.length >= this.options.queueLimit) {
+      this.counters.rejectedQueueFull++;
+      return new GatewayError("QUEUE_FULL", undefined, { retryAfterSeconds: 1 });
+    }
+    return undefined;
   }
 
   private hasFreeWorker(): boolean {

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { Reply } from "zeromq";
 import { parseConfig } from "../../src/config.js";
 import { CorrelationIds } from "../../src/protocol/frames.js";
+import { GatewayError } from "../../src/errors.js";
 import { Service } from "../../src/services/service.js";
 
 /** A REP echo worker in this process, on a port the OS chose; answers `count` requests. */
@@ -42,6 +43,59 @@ describe("the pool's deliveries", () => {
       await Promise.all([...calls, idle]);
       assert.deepEqual(heard, [...Array.from({ length: burst }, (_, index) => `request ${index}`), "idle"]);
       assert.equal(service.pool.counters.replied, burst);
+      await worker.done;
+    } finally {
+      service.pool.close();
+      worker.close();
+    }
+  });
+
+  it("enqueue answers each job exactly once, through one of its two callbacks, never inside the call", async () => {
+    const worker = await startEcho(2);
+    const config = parseConfig({ services: { echo: { workers: [worker.endpoint], window: 1, queueLimit: 1 } } });
+    const serviceConfig = config.services["echo"];
+    assert.ok(serviceConfig);
+    const link = { lingerMs: 0, heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 3_000, reconnectIntervalMs: 100, reconnectMaxIntervalMs: 1_000, maxMessageBytes: 1 << 20 };
+    const service = new Service("echo", serviceConfig, new CorrelationIds(), link);
+    const answers: string[][] = [[], [], [], []];
+    const settled: Promise<void>[] = [];
+    const enqueue = (index: number): void => {
+      let answer!: () => void;
+      settled.push(new Promise((resolve) => (answer = resolve)));
+      service.pool.enqueue(
+        { deadline: performance.now() + 5_000, idempotent: false, encode: () => [Buffer.from(`job ${index}`)] },
+        (result) => {
+          answers[index]!.push(result.payload.map(String).join());
+          answer();
+        },
+        (error) => {
+          answers[index]!.push(error instanceof GatewayError ? error.code : String(error));
+          answer();
+        },
+      );
+    };
+    try {
+      // No worker connected yet: refused, and the refusal comes after the call returned.
+      enqueue(0);
+      assert.deepEqual(answers[0], [], "a refusal must not call back inside enqueue");
+      await service.start();
+      const deadline = Date.now() + 5_000;
+      while (service.pool.connectedWorkers === 0) {
+        assert.ok(Date.now() < deadline, "the worker never connected");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // One in flight (window 1), one queued (queueLimit 1), the third refused QUEUE_FULL.
+      enqueue(1);
+      enqueue(2);
+      enqueue(3);
+      assert.deepEqual(answers.slice(1), [[], [], []], "no callback inside enqueue");
+      await Promise.all(settled);
+      // A second answer would land in the same turn as the first: let that turn end.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(answers, [["NO_WORKER"], ["job 1"], ["job 2"], ["QUEUE_FULL"]]);
+      const counters = service.pool.counters;
+      assert.equal(counters.submitted, 4);
+      assert.equal(counters.rejectedNoWorker + counters.rejectedQueueFull + counters.replied, 4);
       await worker.done;
     } finally {
       service.pool.close();
