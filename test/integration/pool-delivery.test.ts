@@ -16,22 +16,32 @@ async function startEcho(count: number): Promise<{ endpoint: string; done: Promi
   return { endpoint: socket.lastEndpoint ?? "", done, close: () => socket.close() };
 }
 
+const LINK = { lingerMs: 0, heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 3_000, reconnectIntervalMs: 100, reconnectMaxIntervalMs: 1_000, maxMessageBytes: 1 << 20 };
+
+/** A service named echo on `endpoint`, not started. */
+function echoService(endpoint: string, settings: { window: number; queueLimit?: number }): Service {
+  const serviceConfig = parseConfig({ services: { echo: { workers: [endpoint], ...settings } } }).services["echo"];
+  assert.ok(serviceConfig);
+  return new Service("echo", serviceConfig, new CorrelationIds(), LINK);
+}
+
+/** Polls until the service has a connected worker (5 s at most). */
+async function untilConnected(service: Service): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (service.pool.connectedWorkers === 0) {
+    assert.ok(Date.now() < deadline, "the worker never connected");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe("the pool's deliveries", () => {
   it("delivers replies in the order they came, and wakes an idle waiter only after the last caller has its answer", async () => {
     const burst = 8;
     const worker = await startEcho(burst);
-    const config = parseConfig({ services: { echo: { workers: [worker.endpoint], window: burst } } });
-    const serviceConfig = config.services["echo"];
-    assert.ok(serviceConfig);
-    const link = { lingerMs: 0, heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 3_000, reconnectIntervalMs: 100, reconnectMaxIntervalMs: 1_000, maxMessageBytes: 1 << 20 };
-    const service = new Service("echo", serviceConfig, new CorrelationIds(), link);
+    const service = echoService(worker.endpoint, { window: burst });
     try {
       await service.start();
-      const deadline = Date.now() + 5_000;
-      while (service.pool.connectedWorkers === 0) {
-        assert.ok(Date.now() < deadline, "the worker never connected");
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await untilConnected(service);
       const heard: string[] = [];
       // pool.submit itself: a caller's `then` is one hop from the delivery, as the waiter's is.
       const calls = Array.from({ length: burst }, (_, index) =>
@@ -52,11 +62,7 @@ describe("the pool's deliveries", () => {
 
   it("enqueue answers each job exactly once, through one of its two callbacks, never inside the call", async () => {
     const worker = await startEcho(2);
-    const config = parseConfig({ services: { echo: { workers: [worker.endpoint], window: 1, queueLimit: 1 } } });
-    const serviceConfig = config.services["echo"];
-    assert.ok(serviceConfig);
-    const link = { lingerMs: 0, heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 3_000, reconnectIntervalMs: 100, reconnectMaxIntervalMs: 1_000, maxMessageBytes: 1 << 20 };
-    const service = new Service("echo", serviceConfig, new CorrelationIds(), link);
+    const service = echoService(worker.endpoint, { window: 1, queueLimit: 1 });
     const answers: string[][] = [[], [], [], []];
     const settled: Promise<void>[] = [];
     const enqueue = (index: number): void => {
@@ -79,11 +85,7 @@ describe("the pool's deliveries", () => {
       enqueue(0);
       assert.deepEqual(answers[0], [], "a refusal must not call back inside enqueue");
       await service.start();
-      const deadline = Date.now() + 5_000;
-      while (service.pool.connectedWorkers === 0) {
-        assert.ok(Date.now() < deadline, "the worker never connected");
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await untilConnected(service);
       // One in flight (window 1), one queued (queueLimit 1), the third refused QUEUE_FULL.
       enqueue(1);
       enqueue(2);
