@@ -12,8 +12,14 @@
  * written as they are: the method is an HTTP token (Node's parser takes nothing else),
  * the request id matches /^[\w\-=]+$/ or is a UUID (chooseRequestId), the worker id and
  * the trace ids are the gateway's own.
+ *
+ * Into the log's buffer (the default: `log.bufferBytes` > 0) the line goes as bytes,
+ * encoded in place (access-line.ts); this string form serves every other destination and
+ * the rare record the byte form leaves to it.
  */
 import { pino } from "pino";
+import { AccessLineEncoder } from "./access-line.js";
+import { LineBuffer } from "./line-buffer.js";
 import { cachedIsoTime, type Logger } from "./logger.js";
 
 export interface AccessRecord {
@@ -45,15 +51,28 @@ export function createAccessLog(logger: Logger): AccessLog | undefined {
   const stream = (logger as unknown as Record<symbol, WritableStream>)[pino.symbols.streamSym];
   const bindings = (logger as unknown as Record<symbol, string | undefined>)[pino.symbols.chindingsSym] ?? "";
   if (!stream) throw new Error("the logger has no stream of its own");
-  const head = `{"level":"info"`;
+  const line = (record: AccessRecord): string => accessLine(record, bindings);
+  if (!(stream instanceof LineBuffer)) return (record) => void stream.write(line(record));
+  const encoder = new AccessLineEncoder(bindings);
   return (record) => {
-    const trace = record.traceId ? `,"trace_id":"${record.traceId}","span_id":"${record.spanId ?? ""}"` : "";
-    stream.write(
-      `${head}${cachedIsoTime()}${bindings}${trace},"event":"access","method":"${record.method}","path":${quote(record.path)}` +
-        `${record.service === undefined ? "" : `,"service":${quote(record.service)}`},"status":${record.status}` +
-        `,"durationMs":${record.durationMs},"request_id":"${record.requestId}"` +
-        `${record.worker === undefined ? "" : `,"worker":"${record.worker}"`},"msg":"request"}\n`,
-    );
+    const maxBytes = encoder.maxBytes(record);
+    if (maxBytes < 0 || maxBytes > stream.maxLineBytes) {
+      stream.write(line(record));
+      return;
+    }
+    const bytes = stream.room(maxBytes);
+    stream.commit(encoder.encode(bytes, stream.offset, record));
   };
+}
+
+/** The access line as a string; `bindings` are the logger's, already serialized. */
+export function accessLine(record: AccessRecord, bindings: string): string {
+  const trace = record.traceId ? `,"trace_id":"${record.traceId}","span_id":"${record.spanId ?? ""}"` : "";
+  return (
+    `{"level":"info"${cachedIsoTime()}${bindings}${trace},"event":"access","method":"${record.method}","path":${quote(record.path)}` +
+    `${record.service === undefined ? "" : `,"service":${quote(record.service)}`},"status":${record.status}` +
+    `,"durationMs":${record.durationMs},"request_id":"${record.requestId}"` +
+    `${record.worker === undefined ? "" : `,"worker":"${record.worker}"`},"msg":"request"}\n`
+  );
 }
 

@@ -10,7 +10,7 @@
  */
 import { context, isSpanContextValid, trace, type Context } from "@opentelemetry/api";
 import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
-import { LineBuffer } from "./line-buffer.js";
+import { LineBuffer, type ByteSink } from "./line-buffer.js";
 
 export type Logger = PinoLogger;
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -57,8 +57,9 @@ const UNBUFFERED: LogBuffering = { bufferBytes: 0, flushIntervalMs: 1_000 };
  * (`logger.flush()` in main.ts), and so does any exit that runs `exit` handlers.
  */
 function stdoutDestination({ bufferBytes, flushIntervalMs }: LogBuffering): DestinationStream {
-  const stdout = pino.destination({ dest: 1, sync: true });
-  if (bufferBytes <= 0) return stdout;
+  if (bufferBytes <= 0) return pino.destination({ dest: 1, sync: true });
+  // In "buffer" mode sonic-boom writes Buffers as they are; its types describe only "utf8" mode.
+  const stdout = pino.destination({ dest: 1, sync: true, contentMode: "buffer" }) as unknown as ByteSink;
   const buffer = new LineBuffer(stdout, bufferBytes);
   const flush = (): void => {
     try {

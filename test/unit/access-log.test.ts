@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { describe, test } from "node:test";
-import { createAccessLog, type AccessRecord } from "../../src/telemetry/access-log.js";
+import { accessLine, createAccessLog, type AccessRecord } from "../../src/telemetry/access-log.js";
+import { LineBuffer } from "../../src/telemetry/line-buffer.js";
 import { createLogger } from "../../src/telemetry/logger.js";
 
 /** A logger writing into an array of raw lines. */
@@ -53,6 +54,48 @@ describe("access log", () => {
     assert.equal(line.span_id, "5fb397be34d26b51");
     assert.equal("service" in line, false);
     assert.equal("worker" in line, false);
+  });
+
+  test("into the log buffer, writes as bytes exactly the line the string form builds", () => {
+    const chunks: Buffer[] = [];
+    const buffer = new LineBuffer({ write: (chunk) => void chunks.push(chunk) }, 1);
+    const logger = createLogger("info", buffer).child({ region: "z\u00fcrich" });
+    const bindings = `,"name":"zmq-gateway","region":"z\u00fcrich"`;
+    const write = createAccessLog(logger)!;
+    // Lines in string form go through write(), as pino's do; the others are encoded as bytes.
+    const writeString = buffer.write.bind(buffer);
+    let strings = 0;
+    buffer.write = (line) => {
+      strings++;
+      writeString(line);
+    };
+    const durations = [0, 0.001, 0.01, 0.1, 0.5, 1, 1.2, 2.345, 10.05, 99.999, 100, 1234.5, 30_000, 123_456.789, 987_654_321.001, 2e12, 1e21];
+    for (let i = 0; i < 2_000; i++) durations.push(Math.round(Math.random() * 10 ** (1 + (i % 9)) * 1000) / 1000);
+    const paths = ["/v1/echo", "/v1/echo/a b/~!$&'()*+,;=:@", '/v1/echo/a"b', "/v1/echo/a\\b", "/v1/echo/\u00e9t\u00e9", "/v1/echo/\t", "/v1/echo/\u007f", "/v1/\ud83d\ude00", `/v1/${"x".repeat(20_000)}`];
+    const records: AccessRecord[] = [];
+    durations.forEach((durationMs, i) =>
+      records.push({
+        method: i % 3 === 0 ? "POST" : "GET",
+        path: paths[i % paths.length]!,
+        service: i % 4 === 0 ? undefined : i % 5 === 0 ? 'e"cho' : "echo",
+        status: [200, 204, 404, 502, 599][i % 5]!,
+        durationMs,
+        requestId: i % 2 === 0 ? "6f1c0e3a-2b7d-4c55-9a0e-5d4f3b2a1c00" : `req-${i}`,
+        worker: i % 6 === 0 ? undefined : `w${i % 3}`,
+        ...(i % 7 === 0 && { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: i % 14 === 0 ? "5fb397be34d26b51" : undefined }),
+      }),
+    );
+    const withoutTime = (line: string): string => line.replace(/,"time":"[^"]*"/, "");
+    for (const record of records) {
+      write(record);
+      assert.equal(chunks.length, 1, "a limit of 1 writes every line at once");
+      const written = chunks.pop()!.toString("utf8");
+      assert.match(written, /^\{"level":"info","time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",/);
+      assert.equal(withoutTime(written), withoutTime(accessLine(record, bindings)), JSON.stringify(record).slice(0, 200));
+      assert.equal((JSON.parse(written) as { path: string }).path, record.path);
+    }
+    const encoded = records.length - strings;
+    assert.ok(encoded > records.length / 10 && strings > records.length / 10, `${encoded} of ${records.length} lines as bytes, ${strings} as strings`);
   });
 
   test("is off when the level is above info", () => {
