@@ -41,6 +41,8 @@ export interface BenchArgs {
   out: string | undefined;
   /** Gateway entry script; default dist/src/main.js (another build, to compare). */
   gatewayMain: string | undefined;
+  /** A/B mode: this build's entry script against the default (or `--gateway`), side by side. */
+  abMain: string | undefined;
   /** Run the gateway under `node --cpu-prof` and summarize where its time went. */
   cpuProfile: boolean;
   /** Add a gateway row with tracing on, exporting to a local OTLP sink. */
@@ -71,6 +73,10 @@ export const USAGE = `npm run bench -- [flags]
   --keep-logs       keep the temporary folder with configs and server logs
   --out FILE        JSON results file (default bench/results/latest.json or soak.json)
   --gateway FILE    gateway entry script (default dist/src/main.js), to compare builds
+  --ab FILE         A/B mode: this gateway build (B) and the default one (A, or --gateway) at
+                    once, each with its own workers and wrk, CPU 0 shared; prints B/A front
+                    CPU per request for GET and POST, pair by pair (--rounds pairs, 6 if not
+                    given) and the median
   --help            this text
   --cpu-prof        profile the gateway (node --cpu-prof; slows it) into bench/results/profiles/
   --tracing         add a gateway row with tracing on, exporting every span to a local OTLP sink`;
@@ -113,6 +119,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         "keep-logs": { type: "boolean" },
         out: { type: "string" },
         gateway: { type: "string" },
+        ab: { type: "string" },
         "cpu-prof": { type: "boolean" },
         tracing: { type: "boolean" },
         help: { type: "boolean" },
@@ -138,7 +145,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     window: values.window === undefined ? undefined : positive("window", values.window, 1, 1, 256),
     latencyRun: !values["no-latency"],
     repeats: positive("repeat", values.repeat, 1, 1, 9),
-    rounds: positive("rounds", values.rounds, 1, 1, 9),
+    rounds: positive("rounds", values.rounds, values.ab === undefined ? 1 : 6, 1, 20),
     zmqLegSeconds: positive("zmq-seconds", values["zmq-seconds"], 5),
     mixedRates: values["mixed-rate"]
       ?.split(",")
@@ -147,6 +154,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     keepLogs: values["keep-logs"] ?? false,
     out: values.out,
     gatewayMain: values.gateway === undefined ? undefined : resolve(values.gateway),
+    abMain: values.ab === undefined ? undefined : resolve(values.ab),
     cpuProfile: values["cpu-prof"] ?? false,
     tracing: values.tracing ?? false,
     help: values.help ?? false,

@@ -41,11 +41,14 @@ export interface PairedRatio {
 /** Results of each peer by round: index r holds round r + 1, undefined when it failed. */
 export type ResultsByRound = ReadonlyMap<string, readonly (PeerResult | undefined)[]>;
 
-function median(values: readonly number[]): number {
+/** The middle value; for an even count the mean of the middle two, to `places` decimals. NaN when empty. */
+export function median(values: readonly number[], places = 2): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   if (sorted.length === 0) return Number.NaN;
-  return sorted.length % 2 === 1 ? sorted[middle]! : ratio(sorted[middle - 1]! + sorted[middle]!, 2);
+  if (sorted.length % 2 === 1) return sorted[middle]!;
+  const scale = 10 ** places;
+  return Math.round(((sorted[middle - 1]! + sorted[middle]!) / 2) * scale) / scale;
 }
 
 function series(ratios: (number | null)[]): RoundSeries {

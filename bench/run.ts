@@ -14,6 +14,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import type { BenchArgs, Section } from "./args.js";
 import { BenchArgsError, parseBenchArgs, USAGE } from "./args.js";
+import { runAbMode } from "./ab.js";
 import { MONGREL2, NGINX, WRK, ensurePackages, requireExecutable } from "./apt.js";
 import type { ProfileSummary } from "./cpu-profile.js";
 import { summarizeProfile } from "./cpu-profile.js";
@@ -273,10 +274,12 @@ async function main(): Promise<number> {
     return 0;
   }
   const soak = args.soakSeconds !== undefined;
+  // Soak and A/B modes run gateways only.
+  const peersToo = !soak && args.abMain === undefined;
   ensurePackages([
     WRK,
-    ...(!soak && args.sections.has("mongrel2") ? [MONGREL2] : []),
-    ...(!soak && args.sections.has("nginx") ? [NGINX] : []),
+    ...(peersToo && args.sections.has("mongrel2") ? [MONGREL2] : []),
+    ...(peersToo && args.sections.has("nginx") ? [NGINX] : []),
   ]);
   if (!pinningEnabled()) console.warn("warning: fewer than 2 CPUs or no taskset: running unpinned");
   const workDir = mkdtempSync(`${tmpdir()}/zmq-gateway-bench-`);
@@ -288,6 +291,7 @@ async function main(): Promise<number> {
   process.once("exit", removeWorkDir);
   writeWrkScripts(workDir);
   const wrkPath = requireExecutable("wrk");
+  if (args.abMain !== undefined) return runAbMode(args, args.abMain, wrkPath, workDir);
   return soak
     ? runSoakMode(args, wrkPath, workDir, args.soakSeconds ?? 0)
     : fullRun(args, wrkPath, workDir);
