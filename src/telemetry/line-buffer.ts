@@ -12,7 +12,7 @@
  * Why not sonic-boom's own buffer (`minLength`): every write measures the pending buffer
  * with `Buffer.byteLength`, which flattens the string built by appending line after line.
  * sonic-boom still does the writing (write(2), with its retry on a full non-blocking pipe).
- * A chunk handed to the sink is never written into again: the next lines go to a new one.
+ * The sink gets a copy of what waits (a sink may keep it), and the chunk is used again.
  */
 import type { DestinationStream } from "pino";
 
@@ -20,8 +20,8 @@ export interface ByteSink {
   write(chunk: Buffer): unknown;
 }
 
-/** Room past the limit, bytes: the line that reaches the limit still fits in the chunk. */
-const SLACK_BYTES = 16_384;
+/** Room past the limit, bytes: the line that reaches the limit mostly fits in the chunk. */
+const SLACK_BYTES = 4_096;
 /** A UTF-16 code unit takes at most 3 bytes of UTF-8 (a surrogate pair: 4 for 2 units). */
 const MAX_BYTES_PER_UNIT = 3;
 
@@ -29,7 +29,7 @@ export class LineBuffer implements DestinationStream {
   private readonly sink: ByteSink;
   private readonly limitBytes: number;
   private readonly capacity: number;
-  private chunk: Buffer;
+  private readonly chunk: Buffer;
   private used = 0;
 
   /** `limitBytes`: the chunk is written once it holds this many bytes. */
@@ -86,9 +86,8 @@ export class LineBuffer implements DestinationStream {
 
   private flushLines(): void {
     if (this.used === 0) return;
-    const full = this.chunk.subarray(0, this.used);
-    this.chunk = Buffer.allocUnsafeSlow(this.capacity);
+    const waiting = Buffer.from(this.chunk.subarray(0, this.used));
     this.used = 0;
-    this.sink.write(full);
+    this.sink.write(waiting);
   }
 }
