@@ -6,7 +6,7 @@
  *
  * Only records whose strings need no JSON escaping take this form: a path or service name
  * with a quote, a backslash, a control character or anything outside printable ASCII makes
- * `encode` return -1, and the caller writes the string form (rare, and exact either way).
+ * `maxBytes` return -1, and the caller writes the string form (rare, and exact either way).
  * The other strings are trusted as the string form trusts them (see access-log.ts): the
  * method is an HTTP token, the request id matches /^[\w\-=]+$/ or is a UUID, the worker and
  * trace ids are the gateway's own; all of them ASCII.
