@@ -7,7 +7,8 @@
  * Why: on this shared machine the speed drifts by ±25% within minutes, so two builds
  * measured one after the other differ by more than most changes to the hot path (an A/A
  * test of back-to-back runs ranged 0.84-1.23). Measured side by side, both builds see the
- * same drift: an A/A test stays within ±1% per pair. The builds share one core, so their
+ * same drift: in an A/A run single pairs stay within ±3% and the median of 6 within ±1%
+ * (bench/results/ab-s20-aa.json). The builds share one core, so their
  * caches meet too; read the result as a comparison of two builds, not as either one's
  * speed alone (the full run is that). Which wrk is spawned first alternates per pair.
  */
