@@ -21,7 +21,7 @@ import type { Peer } from "./peers/peer.js";
 import { median } from "./rounds.js";
 import { describeMachine } from "./versions.js";
 import type { Method } from "./wrk.js";
-import { runWrk } from "./wrk.js";
+import { errorCount, runWrk } from "./wrk.js";
 
 /** One pair: both builds under the same load in the same seconds. */
 export interface AbPair {
@@ -81,8 +81,7 @@ async function measurePair(a: Peer, b: Peer, method: Method, first: "a" | "b", a
   const side = (peer: Peer, key: "a" | "b"): AbSide => {
     const run = runs[key];
     const cpu = cpuPerRequest(peer.processes, before[key], after[key], run.requests);
-    const errors = run.errors.connect + run.errors.read + run.errors.write + run.errors.status + run.errors.timeout;
-    return { requests: run.requests, requestsPerSecond: run.requestsPerSecond, frontUs: cpu.frontUs, totalUs: cpu.totalUs, errors };
+    return { requests: run.requests, requestsPerSecond: run.requestsPerSecond, frontUs: cpu.frontUs, totalUs: cpu.totalUs, errors: errorCount(run.errors) };
   };
   const sides = { a: side(a, "a"), b: side(b, "b") };
   return { method, first, ...sides, frontCpuRatio: Math.round((sides.b.frontUs / sides.a.frontUs) * 1000) / 1000 };

@@ -5,14 +5,14 @@
  */
 import type { MixedReport, MixedResult } from "./mixed.js";
 import { allWorkersSlowShare, capacityPerSecond, GOAL_RATIO } from "./mixed-plan.js";
+import { errorCount } from "./wrk.js";
 
 const ms = (us: number) => (us / 1000).toFixed(2);
-const errorCount = (r: MixedResult) => Object.values(r.load.errors).reduce((a, b) => a + b, 0);
 
 /** The progress line of one run. */
 export function describeRun(r: MixedResult): string {
   const { fast, slow } = r.load;
-  const errors = errorCount(r);
+  const errors = errorCount(r.load.errors);
   return (
     `${r.id.padEnd(12)} ${r.load.completedPerSecond}/${r.load.offeredPerSecond} req/s  ` +
     `fast p50 ${ms(fast.p50)} p99 ${ms(fast.p99)} ms (x${r.fastP99OverP50})  ` +
@@ -72,7 +72,7 @@ export function mixedTable(runs: readonly MixedResult[]): string {
     ms(r.load.fast.max),
     ms(r.load.slow.p50),
     r.load.slow.count,
-    errorCount(r),
+    errorCount(r.load.errors),
     r.serverCpuBusyPercent ?? "-",
     r.cpuUsPerRequest,
     r.otherCpuPercent ?? "-",

@@ -5,6 +5,7 @@
  */
 import type { LegResult } from "./zmq-leg.js";
 import type { LoadResult, PeerResult } from "./session.js";
+import { errorCount } from "./wrk.js";
 
 /** One comparison: a gateway row against another peer, for one kind of load. */
 export interface Ratio {
@@ -99,7 +100,7 @@ const ms = (us: number) => (us / 1000).toFixed(2);
 export function resultsTable(peers: readonly PeerResult[]): string {
   const rows = peers.flatMap((peer) =>
     peer.loads.map((load) => {
-      const errors = Object.values(load.errors).reduce((a, b) => a + b, 0);
+      const errors = errorCount(load.errors);
       return [
         peer.label,
         loadKey(load),

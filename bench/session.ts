@@ -16,7 +16,7 @@ import { readRss } from "./memory.js";
 import type { Peer } from "./peers/peer.js";
 import { LOAD_CPU, pinningEnabled, SERVER_CPU } from "./pinning.js";
 import type { Method, WrkResult } from "./wrk.js";
-import { runWrk } from "./wrk.js";
+import { errorCount, runWrk } from "./wrk.js";
 
 export interface LoadPlan {
   wrkPath: string;
@@ -68,7 +68,7 @@ export interface PeerResult {
 
 function describe(peer: Peer, result: LoadResult): string {
   const ms = (us: number) => (us / 1000).toFixed(2);
-  const errors = Object.values(result.errors).reduce((a, b) => a + b, 0);
+  const errors = errorCount(result.errors);
   return (
     `${peer.id.padEnd(12)} ${result.method.padEnd(4)} c${String(result.connections).padEnd(3)} ` +
     `${String(result.requestsPerSecond).padStart(7)} req/s  p50 ${ms(result.latencyUs.p50)} ms  ` +

@@ -16,7 +16,7 @@ import { startGateway } from "./peers/gateway.js";
 import type { Peer } from "./peers/peer.js";
 import { describeMachine } from "./versions.js";
 import type { WrkResult } from "./wrk.js";
-import { runWrk } from "./wrk.js";
+import { errorCount, runWrk } from "./wrk.js";
 
 /** RSS sample interval, ms. */
 const SAMPLE_EVERY_MS = 10_000;
@@ -125,7 +125,7 @@ export async function runSoakMode(
   writeFileSync(out, `${JSON.stringify({ machine, seconds, result }, null, 2)}\n`);
   const first = result.rssSamples[1] ?? result.rssSamples[0];
   const last = result.rssSamples.at(-1);
-  const errors = Object.values(result.wrk.errors).reduce((a, b) => a + b, 0);
+  const errors = errorCount(result.wrk.errors);
   console.log(
     `requests ${result.wrk.requests}, ${result.wrk.requestsPerSecond} req/s, errors ${errors}`,
   );

@@ -23,6 +23,11 @@ export interface WrkOptions {
   scriptDir: string;
 }
 
+/** Failed requests of any kind, from a load's error counts (wrk's or the open-loop client's). */
+export function errorCount(errors: Readonly<Record<string, number>>): number {
+  return Object.values(errors).reduce((sum, count) => sum + count, 0);
+}
+
 /** What one wrk run measured. Latencies in µs; wrk measures them per request. */
 export interface WrkResult {
   method: Method;

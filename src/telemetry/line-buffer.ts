@@ -56,7 +56,7 @@ export class LineBuffer implements DestinationStream {
 
   /**
    * The chunk to encode a line of at most `maxBytes` into, at `offset`. What waits is written
-   * first when the line might not fit. Up to `capacity()` bytes.
+   * first when the line might not fit. `maxBytes` may be up to `maxLineBytes`.
    */
   room(maxBytes: number): Buffer {
     if (this.used + maxBytes > this.capacity) this.flushLines();
