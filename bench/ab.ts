@@ -11,6 +11,7 @@
  * (bench/results/ab-s20-aa.json). The builds share one core, so their
  * caches meet too; read the result as a comparison of two builds, not as either one's
  * speed alone (the full run is that). Which wrk is spawned first alternates per pair.
+ * With `--tracing` both builds trace every request, each exporting to its own OTLP sink.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import type { BenchArgs } from "./args.js";
@@ -92,16 +93,16 @@ export async function runAbMode(args: BenchArgs, otherMain: string, wrkPath: str
   const mainA = args.gatewayMain ?? distFile("src/main.js");
   mkdirSync(`${workDir}/a`, { recursive: true });
   mkdirSync(`${workDir}/b`, { recursive: true });
-  const a = await startGateway(`${workDir}/a`, { window: undefined, main: mainA });
+  const a = await startGateway(`${workDir}/a`, { window: undefined, main: mainA, tracing: args.tracing });
   let b: Peer | undefined;
   try {
-    b = await startGateway(`${workDir}/b`, { window: undefined, main: otherMain });
+    b = await startGateway(`${workDir}/b`, { window: undefined, main: otherMain, tracing: args.tracing });
     if (args.warmupSeconds > 0) {
       const warm = { ...args, durationSeconds: args.warmupSeconds };
       await measurePair(a, b, "GET", "a", warm, wrkPath, workDir);
     }
     const pairs: AbPair[] = [];
-    console.log(`A ${mainA}\nB ${otherMain}\n${args.rounds} pairs per load, ${args.durationSeconds} s each, ${args.connections} connections each`);
+    console.log(`A ${mainA}\nB ${otherMain}\n${args.rounds} pairs per load, ${args.durationSeconds} s each, ${args.connections} connections each${args.tracing ? ", tracing on (each exports to its own OTLP sink)" : ""}`);
     for (let round = 1; round <= args.rounds; round++) {
       for (const method of ["GET", "POST"] as const) {
         const pair = await measurePair(a, b, method, round % 2 === 1 ? "a" : "b", args, wrkPath, workDir);

@@ -76,10 +76,12 @@ export const USAGE = `npm run bench -- [flags]
   --ab FILE         A/B mode: this gateway build (B) and the default one (A, or --gateway) at
                     once, each with its own workers and wrk, CPU 0 shared; prints B/A front
                     CPU per request for GET and POST, pair by pair (--rounds pairs, 6 if not
-                    given) and the median
+                    given) and the median; with --tracing both builds trace, each to
+                    its own OTLP sink
   --help            this text
   --cpu-prof        profile the gateway (node --cpu-prof; slows it) into bench/results/profiles/
-  --tracing         add a gateway row with tracing on, exporting every span to a local OTLP sink`;
+  --tracing         add a gateway row with tracing on, exporting every span to a local OTLP sink
+                    (with --ab: trace both builds)`;
 
 function positive(
   name: string,

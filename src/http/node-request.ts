@@ -7,6 +7,7 @@
  * Under `app.request()` (no Node server) both fall back to the WHATWG objects.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Context as OtelContext } from "@opentelemetry/api";
 import type { Context } from "hono";
 
 /** The Node request, when the app runs on @hono/node-server. */
@@ -40,6 +41,12 @@ export type GatewayEnv = {
     workerId: string;
     /** The service named in a /v1/ URL, set by its handler (metrics and the access line). */
     service: string;
+    /**
+     * The SERVER span's context, set by the request lifecycle when tracing is active: the
+     * service call carries it explicitly, since the gateway's context manager does not
+     * follow an `await` (telemetry/context-manager.ts).
+     */
+    traceContext: OtelContext;
   };
 };
 

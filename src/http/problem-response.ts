@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { GatewayError, isGatewayError } from "../errors.js";
-import type { Logger } from "../telemetry/logger.js";
+import { requestFields, type Logger } from "../telemetry/logger.js";
 import { respond, type GatewayEnv } from "./node-request.js";
 import { PROBLEM_CONTENT_TYPE, problemFor } from "./problem.js";
 
@@ -28,7 +28,7 @@ export function errorHandler(logger: Logger) {
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, new GatewayError("BAD_REQUEST", error.message || "bad request"));
     }
-    logger.error({ err: error, request_id: c.get("requestId") }, "unhandled error");
+    logger.error({ err: error, ...requestFields(c.get("requestId"), c.get("traceContext")) }, "unhandled error");
     return problemResponse(c, new GatewayError("INTERNAL"));
   };
 }

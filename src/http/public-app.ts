@@ -4,7 +4,6 @@
  * this file never touches a socket.
  */
 import type { OutgoingHttpHeaders } from "node:http";
-import { context } from "@opentelemetry/api";
 import { Hono, type Context } from "hono";
 import { GatewayError } from "../errors.js";
 import type { Service, ServiceCall } from "../services/service.js";
@@ -108,7 +107,8 @@ export function createPublicApp(directory: ServiceDirectory, logger: Logger, met
       timeoutMs: service.effectiveTimeoutMs(requested),
       idempotent: IDEMPOTENT_METHODS.has(method) || requestHeader(c, "idempotency-key") !== undefined,
       cancellable: cancelWhenClientGoes(c),
-      context: context.active(),
+      // Explicit: the active context does not survive the body read's `await`.
+      context: c.get("traceContext"),
     };
     const reply = await service.call(call);
     c.set("workerId", reply.workerId);

@@ -15,7 +15,7 @@
  * Responses made with `respond()` carry their headers in a plain record and keep the
  * server's fast path; the lifecycle touches a response's `headers` only for the others.
  */
-import { context, propagation, SpanKind, trace, type Span, type TextMapGetter } from "@opentelemetry/api";
+import { context, propagation, SpanKind, trace, type Context as OtelContext, type Span, type TextMapGetter } from "@opentelemetry/api";
 import type { Context, MiddlewareHandler } from "hono";
 import { isGatewayError } from "../errors.js";
 import { createAccessLog } from "../telemetry/access-log.js";
@@ -56,7 +56,7 @@ function matchedRoute(c: Context): string | undefined {
 interface ServerSpan {
   span: Span;
   /** The caller's context (its traceparent, tracestate and baggage): the span's parent. */
-  parent: ReturnType<typeof context.active>;
+  parent: OtelContext;
 }
 
 function startServerSpan(c: Context<GatewayEnv>, tracer: ReturnType<typeof trace.getTracer>, requestId: string): ServerSpan {
@@ -133,6 +133,17 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     return traced && tracingActive() ? startServerSpan(c, tracer, requestId) : undefined;
   }
 
+  /**
+   * The context the handler runs in: the SERVER span's, so the pool's CLIENT spans become
+   * its children. Also set on `c` for the service call: the active context ends at the
+   * handler's first `await` (telemetry/context-manager.ts).
+   */
+  function enter(c: Context<GatewayEnv>, server: ServerSpan): OtelContext {
+    const traceContext = trace.setSpan(server.parent, server.span);
+    c.set("traceContext", traceContext);
+    return traceContext;
+  }
+
   /** After the handler: span end, metrics, the headers `respond()` did not set, the access line. */
   function finish(c: Context<GatewayEnv>, res: Response, error: unknown, requestId: string, started: number, server: ServerSpan | undefined): void {
     // Set by the service handler: cheaper than asking hono for the matched route.
@@ -165,8 +176,8 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       const requestId = start(c);
       const server = serverSpan(c, requestId);
       try {
-        // The handler runs in the span's context: the pool's CLIENT spans become its children.
-        if (server) await context.with(trace.setSpan(server.parent, server.span), next);
+        const traceContext = server && enter(c, server);
+        if (traceContext) await context.with(traceContext, next);
         else await next();
       } finally {
         finish(c, c.res, c.error, requestId, started, server);
@@ -180,7 +191,8 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
         let res: Response;
         let failure: unknown;
         try {
-          res = await (server ? context.with(trace.setSpan(server.parent, server.span), handler, undefined, c) : handler(c));
+          const traceContext = server && enter(c, server);
+          res = await (traceContext ? context.with(traceContext, handler, undefined, c) : handler(c));
         } catch (error) {
           failure = error;
           res = onError(error, c);

@@ -5,13 +5,15 @@
  * JSON; endpoint, headers and timeout come from the standard OTEL_EXPORTER_OTLP_*
  * variables, sampling from OTEL_TRACES_SAMPLER(_ARG), resource attributes from
  * OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. Propagation: W3C traceparent,
- * tracestate and baggage. SDK warnings go to the gateway's logger, never the console.
+ * tracestate and baggage. The context manager is synchronous (context-manager.ts: no promise
+ * hooks). SDK warnings go to the gateway's logger, never the console.
  */
 import { diag, DiagLogLevel, type DiagLogger } from "@opentelemetry/api";
 import { OTLPTraceExporter as JsonTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtobufTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { SynchronousContextManager } from "./context-manager.js";
 import type { Logger } from "./logger.js";
 import type { OtlpProtocol } from "./tracing-settings.js";
 
@@ -33,7 +35,8 @@ export function startTracing(options: { protocol: OtlpProtocol; logger: Logger; 
     .merge(resourceFromAttributes({ "service.name": "zmq-gateway", "service.version": options.serviceVersion }))
     .merge(detectResources({ detectors: [envDetector] }));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
-  provider.register();
+  // Not the default AsyncLocalStorage manager: it puts promise hooks on every Promise (context-manager.ts).
+  provider.register({ contextManager: new SynchronousContextManager() });
   return {
     async shutdown(timeoutMs = 5_000) {
       let timer: NodeJS.Timeout | undefined;
