@@ -5,8 +5,9 @@
  * Why not the SDK's default (AsyncLocalStorageContextManager): on Node 20 an
  * AsyncLocalStorage that has run once turns on promise hooks for every Promise in the
  * process, and the gateway's hot path makes several per request. Measured side by side
- * with tracing on (GET, 64 connections, one core): 10% more CPU per request than this
- * manager (medians of 7 pairs).
+ * with tracing on (`npm run bench -- --ab OLD --tracing`, 64 connections, one core): the
+ * AsyncLocalStorage build spent 1.10x this one's CPU per GET and per POST (medians of 6
+ * pairs each, every pair above 1.04; bench/results/ab-s22-sync-context.json).
  *
  * What that asks of the code: a context does not follow an `await`, a timer or a socket
  * event. The gateway never relies on that: the request lifecycle hands the SERVER span's
