@@ -81,7 +81,7 @@ export const USAGE = `npm run bench -- [flags]
   --help            this text
   --cpu-prof        profile the gateway (node --cpu-prof; slows it) into bench/results/profiles/
   --tracing         add a gateway row with tracing on, exporting every span to a local OTLP sink
-                    (with --ab: trace both builds)`;
+                    (with --ab: trace both builds; with --soak: trace the soaked gateway)`;
 
 function positive(
   name: string,

@@ -2,7 +2,8 @@
  * Soak mode (`npm run bench -- --soak 600`): steady POST load on the gateway for N
  * seconds, its RSS sampled every 10 s, and at the end its pending state from the admin
  * API, which must read 0 in flight and 0 queued. Growth between the first and last
- * samples is what to watch for a leak.
+ * samples is what to watch for a leak. With `--tracing` the gateway traces every request,
+ * exporting to a local OTLP sink.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { readPendingSettled } from "./admin.js";
@@ -106,7 +107,7 @@ export async function runSoakMode(
   seconds: number,
 ): Promise<number> {
   const machine = describeMachine();
-  const peer = await startGateway(workDir, { window: args.window, main: args.gatewayMain });
+  const peer = await startGateway(workDir, { window: args.window, main: args.gatewayMain, tracing: args.tracing });
   let result;
   try {
     console.log(`soaking ${peer.id} for ${seconds} s at ${args.connections} connections (POST)`);
@@ -122,7 +123,9 @@ export async function runSoakMode(
   }
   const out = args.out ?? `${resultsDir}/soak.json`;
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ machine, seconds, result }, null, 2)}\n`);
+  // The sampler comes from the environment, as for the gateway itself (OTEL_TRACES_SAMPLER).
+  const sampler = args.tracing ? { sampler: process.env.OTEL_TRACES_SAMPLER ?? "parentbased_always_on", samplerArg: process.env.OTEL_TRACES_SAMPLER_ARG } : {};
+  writeFileSync(out, `${JSON.stringify({ machine, seconds, tracing: args.tracing, ...sampler, result }, null, 2)}\n`);
   const first = result.rssSamples[1] ?? result.rssSamples[0];
   const last = result.rssSamples.at(-1);
   const errors = errorCount(result.wrk.errors);

@@ -75,10 +75,13 @@ describe("fault injection with real worker processes", () => {
   test("SIGSTOP of one of 3 workers (window 1) fails at most the request it held, and after SIGCONT it serves again", async () => {
     const workers = await startWorkers(3, { DELAY_MS: "10" });
     try {
-      // The deadline (400 ms) comes before the heartbeat gives up (1 s): the held request times out.
+      // The deadline (1 s) comes before the heartbeat gives up (2.5 s): the held request times out.
       // Window 1: the frozen worker holds one request; with a larger window it holds what was
-      // pipelined to it before the stall guard saw it stuck (docs/dispatch.md).
-      await withGateway({ zmq: { heartbeatTimeoutMs: 1_000 }, services: { svc: { workers: workers.map((w) => w.endpoint), timeoutMs: 400, window: 1 } } }, async (gw) => {
+      // pipelined to it before the stall guard saw it stuck (docs/dispatch.md). The deadline is
+      // a hundred times the workers' 10 ms, so a host busy with the other test files (a browser
+      // starting) cannot make the requests queued for the two healthy workers time out too: at
+      // 400 ms it once did.
+      await withGateway({ zmq: { heartbeatTimeoutMs: 2_500 }, services: { svc: { workers: workers.map((w) => w.endpoint), timeoutMs: 1_000, window: 1 } } }, async (gw) => {
         await gw.waitForWorkers("svc", 3);
         let stopped = false;
         const results = await runLoad({
