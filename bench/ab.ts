@@ -12,10 +12,13 @@
  * caches meet too; read the result as a comparison of two builds, not as either one's
  * speed alone (the full run is that). Which wrk is spawned first alternates per pair.
  * With `--tracing` both builds trace every request, each exporting to its own OTLP sink.
+ * With `--ab-node-flags` B runs with extra Node/V8 flags (B may then be the same build).
+ * Each front's peak RSS (VmHWM) after the last pair is recorded beside the ratios.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import type { BenchArgs } from "./args.js";
 import { cpuPerRequest, snapshotCpu } from "./cpu.js";
+import { readStatusKiB } from "./memory.js";
 import { distFile, resultsDir } from "./paths.js";
 import { startGateway } from "./peers/gateway.js";
 import type { Peer } from "./peers/peer.js";
@@ -88,6 +91,13 @@ async function measurePair(a: Peer, b: Peer, method: Method, first: "a" | "b", a
   return { method, first, ...sides, frontCpuRatio: Math.round((sides.b.frontUs / sides.a.frontUs) * 1000) / 1000 };
 }
 
+/** The gateway process's peak resident memory so far, MiB (one decimal); undefined if it is gone. */
+function frontPeakMiB(peer: Peer): number | undefined {
+  const front = peer.processes.find((process) => process.role === "front");
+  const kib = front && readStatusKiB(front.pid, "VmHWM");
+  return kib === undefined ? undefined : Math.round((kib / 1024) * 10) / 10;
+}
+
 /** Runs `--ab`: the default build (or `--gateway`) as A, `otherMain` as B. */
 export async function runAbMode(args: BenchArgs, otherMain: string, wrkPath: string, workDir: string): Promise<number> {
   const mainA = args.gatewayMain ?? distFile("src/main.js");
@@ -96,13 +106,14 @@ export async function runAbMode(args: BenchArgs, otherMain: string, wrkPath: str
   const a = await startGateway(`${workDir}/a`, { window: undefined, main: mainA, tracing: args.tracing });
   let b: Peer | undefined;
   try {
-    b = await startGateway(`${workDir}/b`, { window: undefined, main: otherMain, tracing: args.tracing });
+    b = await startGateway(`${workDir}/b`, { window: undefined, main: otherMain, tracing: args.tracing, extraNodeFlags: args.abNodeFlags });
     if (args.warmupSeconds > 0) {
       const warm = { ...args, durationSeconds: args.warmupSeconds };
       await measurePair(a, b, "GET", "a", warm, wrkPath, workDir);
     }
     const pairs: AbPair[] = [];
-    console.log(`A ${mainA}\nB ${otherMain}\n${args.rounds} pairs per load, ${args.durationSeconds} s each, ${args.connections} connections each${args.tracing ? ", tracing on (each exports to its own OTLP sink)" : ""}`);
+    const bFlags = args.abNodeFlags.length > 0 ? ` (node flags added: ${args.abNodeFlags.join(" ")})` : "";
+    console.log(`A ${mainA}\nB ${otherMain}${bFlags}\n${args.rounds} pairs per load, ${args.durationSeconds} s each, ${args.connections} connections each${args.tracing ? ", tracing on (each exports to its own OTLP sink)" : ""}`);
     for (let round = 1; round <= args.rounds; round++) {
       for (const method of ["GET", "POST"] as const) {
         const pair = await measurePair(a, b, method, round % 2 === 1 ? "a" : "b", args, wrkPath, workDir);
@@ -116,8 +127,10 @@ export async function runAbMode(args: BenchArgs, otherMain: string, wrkPath: str
     }
     const summary = summarizeAb(pairs);
     for (const s of summary) console.log(`${s.method}: B/A front CPU per request, median of ${s.pairs} pairs ${s.median} (range ${s.min}-${s.max})`);
+    const peakFrontMiB = { a: frontPeakMiB(a), b: frontPeakMiB(b) };
+    console.log(`front peak RSS (VmHWM): A ${peakFrontMiB.a ?? "?"} MiB, B ${peakFrontMiB.b ?? "?"} MiB`);
     const out = args.out ?? `${resultsDir}/ab.json`;
-    writeFileSync(out, `${JSON.stringify({ machine: describeMachine(), a: mainA, b: otherMain, args: { ...args, sections: [...args.sections] }, pairs, summary }, null, 2)}\n`);
+    writeFileSync(out, `${JSON.stringify({ machine: describeMachine(), a: mainA, b: otherMain, bNodeFlags: args.abNodeFlags, args: { ...args, sections: [...args.sections] }, pairs, summary, peakFrontMiB }, null, 2)}\n`);
     console.log(`results: ${out}`);
     return summary.every((s) => s.pairs > 0) ? 0 : 1;
   } finally {

@@ -43,6 +43,8 @@ export interface BenchArgs {
   gatewayMain: string | undefined;
   /** A/B mode: this build's entry script against the default (or `--gateway`), side by side. */
   abMain: string | undefined;
+  /** Node/V8 flags for B only, after the gateway's own (`--ab-node-flags`; V8 takes the last value). */
+  abNodeFlags: string[];
   /** Run the gateway under `node --cpu-prof` and summarize where its time went. */
   cpuProfile: boolean;
   /** Add a gateway row with tracing on, exporting to a local OTLP sink. */
@@ -78,10 +80,23 @@ export const USAGE = `npm run bench -- [flags]
                     CPU per request for GET and POST, pair by pair (--rounds pairs, 6 if not
                     given) and the median; with --tracing both builds trace, each to
                     its own OTLP sink
+  --ab-node-flags=F with --ab: node flags for B only, after the gateway's own (V8 keeps
+                    the last value), e.g. --ab-node-flags=--max-semi-space-size=16 (the "="
+                    is needed); --ab may then name the default build itself
   --help            this text
   --cpu-prof        profile the gateway (node --cpu-prof; slows it) into bench/results/profiles/
   --tracing         add a gateway row with tracing on, exporting every span to a local OTLP sink
                     (with --ab: trace both builds; with --soak: trace the soaked gateway)`;
+
+/** `--ab-node-flags`: whitespace-separated `--flag[=value]`s, only beside --ab. */
+function abNodeFlags(ab: string | undefined, value: string | undefined): string[] {
+  if (value === undefined) return [];
+  if (ab === undefined) throw new BenchArgsError("--ab-node-flags needs --ab FILE");
+  const flags = value.split(/\s+/).filter(Boolean);
+  const bad = flags.find((flag) => !flag.startsWith("--"));
+  if (bad !== undefined) throw new BenchArgsError(`--ab-node-flags: "${bad}" is not a --flag`);
+  return flags;
+}
 
 function positive(
   name: string,
@@ -122,6 +137,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         out: { type: "string" },
         gateway: { type: "string" },
         ab: { type: "string" },
+        "ab-node-flags": { type: "string" },
         "cpu-prof": { type: "boolean" },
         tracing: { type: "boolean" },
         help: { type: "boolean" },
@@ -157,6 +173,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     out: values.out,
     gatewayMain: values.gateway === undefined ? undefined : resolve(values.gateway),
     abMain: values.ab === undefined ? undefined : resolve(values.ab),
+    abNodeFlags: abNodeFlags(values.ab, values["ab-node-flags"]),
     cpuProfile: values["cpu-prof"] ?? false,
     tracing: values.tracing ?? false,
     help: values.help ?? false,

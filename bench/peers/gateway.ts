@@ -66,6 +66,8 @@ export interface GatewayOptions {
    * generator's CPU) receives the gateway's spans, exported as in production (batched).
    */
   tracing?: boolean | undefined;
+  /** Node/V8 flags after the gateway's own (`--ab-node-flags`): V8 keeps the last value of a flag. */
+  extraNodeFlags?: readonly string[] | undefined;
 }
 
 /**
@@ -89,7 +91,7 @@ export async function startEchoWorkers(workDir: string, started: Started[]): Pro
 
 /** Starts two workers and the gateway in front of them. */
 export async function startGateway(workDir: string, options: GatewayOptions): Promise<Peer> {
-  const { window, main = distFile("src/main.js"), cpuProfileDir, tracing = false } = options;
+  const { window, main = distFile("src/main.js"), cpuProfileDir, tracing = false, extraNodeFlags = [] } = options;
   const profileArgs = cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`] : [];
   const started: Started[] = [];
   return startOrCleanUp(started, async () => {
@@ -106,7 +108,7 @@ export async function startGateway(workDir: string, options: GatewayOptions): Pr
     const gateway = startProcess({
       name: "gateway",
       command: process.execPath,
-      args: [...GATEWAY_NODE_FLAGS, ...profileArgs, main, "--config", configPath],
+      args: [...GATEWAY_NODE_FLAGS, ...extraNodeFlags, ...profileArgs, main, "--config", configPath],
       cpu: SERVER_CPU,
       logPath: `${workDir}/gateway.log`,
       env: { ...process.env, ...otelEnv },

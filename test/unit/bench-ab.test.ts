@@ -37,4 +37,14 @@ describe("bench A/B mode", () => {
     assert.equal(parseBenchArgs([]).rounds, 1);
     assert.equal(parseBenchArgs(["--ab", "x.js", "--rounds", "3"]).rounds, 3);
   });
+
+  it("gives B extra node flags only with --ab, and refuses anything that is not a --flag", () => {
+    assert.deepEqual(parseBenchArgs(["--ab", "x.js", "--ab-node-flags= --max-semi-space-size=16  --single-threaded-gc "]).abNodeFlags, [
+      "--max-semi-space-size=16",
+      "--single-threaded-gc",
+    ]);
+    assert.deepEqual(parseBenchArgs(["--ab", "x.js"]).abNodeFlags, []);
+    assert.throws(() => parseBenchArgs(["--ab-node-flags=--single-threaded-gc"]), /--ab-node-flags needs --ab FILE/);
+    assert.throws(() => parseBenchArgs(["--ab", "x.js", "--ab-node-flags=--a -b"]), /"-b" is not a --flag/);
+  });
 });
