@@ -8,9 +8,11 @@
  *
  * - `--max-semi-space-size=8` (MiB): under a sustained allocation rate V8 doubles the
  *   young generation's two semi-spaces up to 16 MiB each, 32 MiB of RSS for objects that
- *   live for one request. At 8, peak RSS under load is about 10 MB lower (110 -> 99 MB at
- *   64 connections on one core); scavenging costs 1-2 µs more per request, a few percent
- *   of throughput (req/s moved -1% in 3 interleaved pairs, inside the noise).
+ *   live for one request. At 8, peak RSS under load is about 15 MiB lower (114.0 -> 99.4
+ *   MiB at 64 connections on one core) for 4.4% more CPU per GET and 3.3% per POST,
+ *   measured side by side (docs/benchmarks.md, the tenth session): at 16 the peak would
+ *   sit at the 120 MB target. V8 rounds the size up to a power of two, so 10 or 12 cost
+ *   the memory of 16.
  * - `--max-old-space-size=1024` (MiB): with Node's default limit here (4 GiB) V8 lets
  *   the old generation grow up to 4x its live size before a full collection. Under load
  *   the ~50 B per request that outlive two scavenges then piled up from 12 to 45 MB in
