@@ -46,6 +46,8 @@ export interface AttemptInfo {
   attempt: number;
   /** Milliseconds the job waited in the queue before this attempt. */
   queuedMs: number;
+  /** The worker's protocol: only a meta worker receives trace fields. */
+  mode: WorkerMode;
   context: unknown;
 }
 

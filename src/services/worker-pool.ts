@@ -344,6 +344,7 @@ export class WorkerPool {
       endpoint: worker.link.endpoint,
       attempt: call.attempts,
       queuedMs: now - call.queuedAt,
+      mode: worker.mode,
       context: call.job.context,
     });
     const attempt: Attempt = { key, sentAt: now, call, worker, state: "active", handle };

@@ -7,7 +7,8 @@ import { createTracingObserver, tracingActive } from "../../src/telemetry/tracin
 /** A propagator that carries nothing: all the check looks at is that one is registered. */
 const propagator: TextMapPropagator = { inject: () => undefined, extract: (context) => context, fields: () => ["traceparent"] };
 
-const attempt = { service: "echo", workerId: "w1", endpoint: "tcp://127.0.0.1:1", attempt: 1, queuedMs: 0, context: undefined };
+const attempt = { service: "echo", workerId: "w1", endpoint: "tcp://127.0.0.1:1", attempt: 1, queuedMs: 0, mode: "meta" as const, context: undefined };
+const plainAttempt = { ...attempt, mode: "plain" as const };
 
 test("spans are made only once an SDK or a propagator is registered, and no longer after", () => {
   assert.equal(tracingActive(), false, "nothing registered");
@@ -30,6 +31,19 @@ test("spans are made only once an SDK or a propagator is registered, and no long
   try {
     assert.equal(tracingActive(), true, "a propagator alone passes a caller's context through");
   } finally {
+    propagation.disable();
+  }
+});
+
+test("a plain worker's attempt gets no traceparent, while its recorded span still gets a handle", () => {
+  new NodeTracerProvider().register();
+  try {
+    const handle = createTracingObserver().attemptStarted(plainAttempt);
+    assert.ok(handle, "a recorded span still gets its handle, to be ended");
+    assert.equal(handle.traceparent, undefined, "a plain worker never sees a traceparent");
+    handle.end("replied");
+  } finally {
+    trace.disable();
     propagation.disable();
   }
 });
