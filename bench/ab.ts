@@ -103,10 +103,10 @@ export async function runAbMode(args: BenchArgs, otherMain: string, wrkPath: str
   const mainA = args.gatewayMain ?? distFile("src/main.js");
   mkdirSync(`${workDir}/a`, { recursive: true });
   mkdirSync(`${workDir}/b`, { recursive: true });
-  const a = await startGateway(`${workDir}/a`, { window: undefined, main: mainA, tracing: args.tracing });
+  const a = await startGateway(`${workDir}/a`, { window: undefined, main: mainA, tracing: args.tracing, transport: args.transport });
   let b: Peer | undefined;
   try {
-    b = await startGateway(`${workDir}/b`, { window: undefined, main: otherMain, tracing: args.tracing, extraNodeFlags: args.abNodeFlags });
+    b = await startGateway(`${workDir}/b`, { window: undefined, main: otherMain, tracing: args.tracing, extraNodeFlags: args.abNodeFlags, transport: args.transport });
     if (args.warmupSeconds > 0) {
       const warm = { ...args, durationSeconds: args.warmupSeconds };
       await measurePair(a, b, "GET", "a", warm, wrkPath, workDir);

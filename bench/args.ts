@@ -5,6 +5,7 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { TRANSPORTS, type BackendTransport } from "./transport.js";
 
 /** Everything `--only` can select. */
 export const SECTIONS = ["baseline", "gateway", "naive", "mongrel2", "nginx", "zmq-leg", "mixed"] as const;
@@ -49,6 +50,8 @@ export interface BenchArgs {
   cpuProfile: boolean;
   /** Add a gateway row with tracing on, exporting to a local OTLP sink. */
   tracing: boolean;
+  /** How every peer's front reaches its workers, handlers or upstreams (bench/transport.ts). */
+  transport: BackendTransport;
   /** `--help`: print USAGE and exit 0. */
   help: boolean;
 }
@@ -83,6 +86,10 @@ export const USAGE = `npm run bench -- [flags]
   --ab-node-flags=F with --ab: node flags for B only, after the gateway's own (V8 keeps
                     the last value), e.g. --ab-node-flags=--max-semi-space-size=16 (the "="
                     is needed); --ab may then name the default build itself
+  --transport T     tcp (default) or unix: every peer's back leg (gateway and naive floor
+                    to their workers, Mongrel2 to its handlers, nginx to its upstreams)
+                    on loopback TCP or on Unix-domain sockets (ZeroMQ ipc://), as for
+                    workers on the front's own host; the HTTP leg from wrk stays TCP
   --help            this text
   --cpu-prof        profile the gateway (node --cpu-prof; slows it) into bench/results/profiles/
   --tracing         add a gateway row with tracing on, exporting every span to a local OTLP sink
@@ -96,6 +103,14 @@ function abNodeFlags(ab: string | undefined, value: string | undefined): string[
   const bad = flags.find((flag) => !flag.startsWith("--"));
   if (bad !== undefined) throw new BenchArgsError(`--ab-node-flags: "${bad}" is not a --flag`);
   return flags;
+}
+
+function transport(value: string | undefined): BackendTransport {
+  if (value === undefined) return "tcp";
+  if (!(TRANSPORTS as readonly string[]).includes(value)) {
+    throw new BenchArgsError(`--transport: must be ${TRANSPORTS.join(" or ")} (got "${value}")`);
+  }
+  return value as BackendTransport;
 }
 
 function positive(
@@ -140,6 +155,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         "ab-node-flags": { type: "string" },
         "cpu-prof": { type: "boolean" },
         tracing: { type: "boolean" },
+        transport: { type: "string" },
         help: { type: "boolean" },
       },
     }));
@@ -176,6 +192,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     abNodeFlags: abNodeFlags(values.ab, values["ab-node-flags"]),
     cpuProfile: values["cpu-prof"] ?? false,
     tracing: values.tracing ?? false,
+    transport: transport(values.transport),
     help: values.help ?? false,
   };
 }

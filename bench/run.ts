@@ -59,7 +59,7 @@ interface PeerStart {
 
 function gatewayOptions(args: BenchArgs, window: number | undefined, id: string, tracing = false): GatewayOptions {
   const cpuProfileDir = args.cpuProfile ? `${resultsDir}/profiles/${id}-${Date.now()}` : undefined;
-  return { window, main: args.gatewayMain, cpuProfileDir, tracing };
+  return { window, main: args.gatewayMain, cpuProfileDir, tracing, transport: args.transport };
 }
 
 function peerStarts(args: BenchArgs): PeerStart[] {
@@ -72,9 +72,9 @@ function peerStarts(args: BenchArgs): PeerStart[] {
       section: "gateway",
       start: (dir) => startGateway(dir, gatewayOptions(args, undefined, "gateway")),
     },
-    { id: "mongrel2", section: "mongrel2", start: startMongrel2 },
-    { id: "nginx", section: "nginx", start: startNginx },
-    { id: "naive", section: "naive", start: startNaiveFloor },
+    { id: "mongrel2", section: "mongrel2", start: (dir) => startMongrel2(dir, args.transport) },
+    { id: "nginx", section: "nginx", start: (dir) => startNginx(dir, args.transport) },
+    { id: "naive", section: "naive", start: (dir) => startNaiveFloor(dir, args.transport) },
     ...(args.window !== undefined
       ? [
           {
@@ -109,7 +109,7 @@ async function runZmqLeg(seconds: number, workDir: string): Promise<LegResult[]>
   const child = startProcess({
     name: "zmq-leg",
     command: process.execPath,
-    args: [distFile("bench/zmq-leg.js"), String(seconds)],
+    args: [distFile("bench/zmq-leg.js"), String(seconds), workDir],
     cpu: SERVER_CPU,
     logPath: `${workDir}/zmq-leg.log`,
   });
@@ -233,6 +233,7 @@ async function fullRun(args: BenchArgs, wrkPath: string, workDir: string): Promi
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 
   if (peers.length > 0) {
+    console.log(`\nback leg: ${args.transport === "unix" ? "Unix-domain sockets (ZeroMQ ipc://, nginx unix: upstreams)" : "loopback TCP"}`);
     console.log(`\n${resultsTable(peers)}\n`);
     if (ratios.length > 0) console.log(`${ratiosTable(ratios)}\n`);
     if (paired.length > 0) console.log(`ratios paired round by round:\n${pairedRatiosTable(paired)}\n`);

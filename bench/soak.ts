@@ -107,7 +107,7 @@ export async function runSoakMode(
   seconds: number,
 ): Promise<number> {
   const machine = describeMachine();
-  const peer = await startGateway(workDir, { window: args.window, main: args.gatewayMain, tracing: args.tracing });
+  const peer = await startGateway(workDir, { window: args.window, main: args.gatewayMain, tracing: args.tracing, transport: args.transport });
   let result;
   try {
     console.log(`soaking ${peer.id} for ${seconds} s at ${args.connections} connections (POST)`);

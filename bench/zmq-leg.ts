@@ -1,19 +1,22 @@
 /**
- * The ZeroMQ leg alone: a DEALER sends the 100-byte payload to a REP over tcp loopback
- * and waits for the echo, both sockets in this one process (zeromq v6), with 1 and 4
- * requests in flight (the gateway's `window`). It bounds what any gateway on this
- * library can do per core, with no HTTP at all.
+ * The ZeroMQ leg alone: a DEALER sends the 100-byte payload to a REP over tcp loopback,
+ * then over ipc:// (a Unix-domain socket in DIR), and waits for the echo, both sockets in
+ * this one process (zeromq v6), with 1 and 4 requests in flight (the gateway's `window`).
+ * It bounds what any gateway on this library can do per core, with no HTTP at all.
  *
- *   taskset -c 0 node dist/bench/zmq-leg.js [seconds]
+ *   taskset -c 0 node dist/bench/zmq-leg.js [seconds] [DIR]    (DIR: default the OS temp folder)
  *
  * Prints one line, `ZMQ_LEG {"results":[...]}`, for the orchestrator.
  */
 import { performance } from "node:perf_hooks";
+import { tmpdir } from "node:os";
 import { Dealer, Reply } from "zeromq";
 import { FIXED_JSON_BYTES } from "./payload.js";
+import { zmqBindEndpoint } from "./transport.js";
 
 export interface LegResult {
-  transport: "tcp";
+  /** ZeroMQ's name for it: tcp (loopback) or ipc (Unix-domain socket). */
+  transport: "tcp" | "ipc";
   window: number;
   roundTrips: number;
   roundTripsPerSecond: number;
@@ -23,9 +26,9 @@ export interface LegResult {
 
 const EMPTY = Buffer.alloc(0);
 
-async function measure(window: number, durationMs: number): Promise<LegResult> {
+async function measure(transport: LegResult["transport"], window: number, durationMs: number, dir: string): Promise<LegResult> {
   const reply = new Reply({ linger: 0 });
-  await reply.bind("tcp://127.0.0.1:0");
+  await reply.bind(zmqBindEndpoint(transport === "tcp" ? "tcp" : "unix", dir, `zmq-leg-${process.pid}`));
   const dealer = new Dealer({ linger: 0 });
   dealer.connect(reply.lastEndpoint ?? "");
   const echo = (async () => {
@@ -59,7 +62,7 @@ async function measure(window: number, durationMs: number): Promise<LegResult> {
   reply.close();
   await echo;
   return {
-    transport: "tcp",
+    transport,
     window,
     roundTrips: done,
     roundTripsPerSecond: Math.round((done * 1000) / elapsedMs),
@@ -68,6 +71,9 @@ async function measure(window: number, durationMs: number): Promise<LegResult> {
 }
 
 const seconds = Number(process.argv[2] ?? 5);
+const dir = process.argv[3] ?? tmpdir();
 const results: LegResult[] = [];
-for (const window of [1, 4]) results.push(await measure(window, seconds * 1000));
+for (const transport of ["tcp", "ipc"] as const) {
+  for (const window of [1, 4]) results.push(await measure(transport, window, seconds * 1000, dir));
+}
 console.log(`ZMQ_LEG ${JSON.stringify({ results })}`);

@@ -1,7 +1,7 @@
 /**
  * The gateway peer: `node dist/src/main.js --config gateway.yaml` in front of two bench
- * workers (bench/servers/zmq-echo-worker.ts), each its own process, bound on port 0;
- * the gateway connects out to them. Logging stays at `info`, as production runs it,
+ * workers (bench/servers/zmq-echo-worker.ts), each its own process, bound on port 0 (or
+ * on an ipc:// path with `--transport unix`); the gateway connects out to them. Logging stays at `info`, as production runs it,
  * and goes to a file.
  */
 import { writeFileSync } from "node:fs";
@@ -11,6 +11,8 @@ import { startProcess, waitForLine } from "../processes.js";
 import { ECHO_PATH } from "../payload.js";
 import { distFile } from "../paths.js";
 import { LOAD_CPU, SERVER_CPU } from "../pinning.js";
+import type { BackendTransport } from "../transport.js";
+import { READY_ENDPOINT, zmqBindEndpoint } from "../transport.js";
 import { waitUntilServing } from "../verify.js";
 import type { Peer } from "./peer.js";
 import { processesOf, startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
@@ -68,34 +70,42 @@ export interface GatewayOptions {
   tracing?: boolean | undefined;
   /** Node/V8 flags after the gateway's own (`--ab-node-flags`): V8 keeps the last value of a flag. */
   extraNodeFlags?: readonly string[] | undefined;
+  /** How the gateway reaches its workers; default tcp. */
+  transport?: BackendTransport | undefined;
 }
 
 /**
- * The bench's echo workers (WORKERS of them, each its own process, bound on port 0), for
- * the gateway and the naive floor; added to `started`. Resolves with their endpoints.
+ * The bench's echo workers (WORKERS of them, each its own process, bound on port 0 or an
+ * ipc:// path in `workDir`), for the gateway and the naive floor; added to `started`.
+ * Resolves with their endpoints.
  */
-export async function startEchoWorkers(workDir: string, started: Started[]): Promise<{ workers: Started[]; endpoints: string[] }> {
+export async function startEchoWorkers(
+  workDir: string,
+  started: Started[],
+  transport: BackendTransport = "tcp",
+): Promise<{ workers: Started[]; endpoints: string[] }> {
   const workers: Started[] = [];
   for (let i = 1; i <= WORKERS; i++) {
-    const worker = startNodeScript(`zmq-worker-${i}`, "bench/servers/zmq-echo-worker.js", workDir, {
-      WORKER_BIND: "tcp://127.0.0.1:0",
+    const name = `zmq-worker-${i}`;
+    const worker = startNodeScript(name, "bench/servers/zmq-echo-worker.js", workDir, {
+      WORKER_BIND: zmqBindEndpoint(transport, workDir, name),
     });
     workers.push(worker);
     started.push(worker);
   }
   const endpoints = await Promise.all(
-    workers.map(async (worker) => (await waitForLine(worker, /^ready tcp:\/\//)).slice("ready ".length).trim()),
+    workers.map(async (worker) => (await waitForLine(worker, READY_ENDPOINT)).slice("ready ".length).trim()),
   );
   return { workers, endpoints };
 }
 
 /** Starts two workers and the gateway in front of them. */
 export async function startGateway(workDir: string, options: GatewayOptions): Promise<Peer> {
-  const { window, main = distFile("src/main.js"), cpuProfileDir, tracing = false, extraNodeFlags = [] } = options;
+  const { window, main = distFile("src/main.js"), cpuProfileDir, tracing = false, extraNodeFlags = [], transport = "tcp" } = options;
   const profileArgs = cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`] : [];
   const started: Started[] = [];
   return startOrCleanUp(started, async () => {
-    const { workers, endpoints } = await startEchoWorkers(workDir, started);
+    const { workers, endpoints } = await startEchoWorkers(workDir, started, transport);
     let otelEnv: NodeJS.ProcessEnv = {};
     if (tracing) {
       const sink = startNodeScript("otlp-sink", "bench/servers/otlp-sink.js", workDir, {}, LOAD_CPU);

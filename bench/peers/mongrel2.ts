@@ -14,26 +14,28 @@ import { startProcess, waitForLine } from "../processes.js";
 import { ECHO_PATH } from "../payload.js";
 import { SERVER_CPU } from "../pinning.js";
 import { findFreePort } from "../ports.js";
+import type { BackendTransport } from "../transport.js";
+import { socketPath } from "../transport.js";
 import { waitUntilServing } from "../verify.js";
 import type { Peer } from "./peer.js";
 import { processesOf, startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
 
 const HANDLERS = 2;
 
-interface Mongrel2Ports {
+interface Mongrel2Endpoints {
   http: number;
-  /** Mongrel2 PUSHes requests here; handlers PULL. */
-  send: number;
-  /** Mongrel2 SUBscribes here; handlers PUB replies. */
-  recv: number;
+  /** Mongrel2 binds and PUSHes requests here; handlers PULL. */
+  send: string;
+  /** Mongrel2 binds and SUBscribes here; handlers PUB replies. */
+  recv: string;
 }
 
-function mongrel2Config(serverUuid: string, ports: Mongrel2Ports): string {
+function mongrel2Config(serverUuid: string, endpoints: Mongrel2Endpoints): string {
   // chroot "./" with relative paths: run unprivileged it cannot chroot and stays in cwd.
   return `
-echo_handler = Handler(send_spec='tcp://127.0.0.1:${ports.send}',
+echo_handler = Handler(send_spec='${endpoints.send}',
                        send_ident='${randomUUID()}',
-                       recv_spec='tcp://127.0.0.1:${ports.recv}', recv_ident='')
+                       recv_spec='${endpoints.recv}', recv_ident='')
 main = Server(
     uuid="${serverUuid}",
     access_log="/logs/access.log",
@@ -43,7 +45,7 @@ main = Server(
     name="bench",
     pid_file="/run/mongrel2.pid",
     bind_addr="127.0.0.1",
-    port=${ports.http},
+    port=${endpoints.http},
     hosts=[Host(name="localhost", routes={'${ECHO_PATH}': echo_handler})]
 )
 settings = {"zeromq.threads": 1}
@@ -68,18 +70,22 @@ function chownTree(dir: string, uid: number, gid: number): void {
   }
 }
 
-export async function startMongrel2(workDir: string): Promise<Peer> {
+/** Mongrel2's two handler endpoints: loopback ports, or ipc:// paths in `dir/run`. */
+async function handlerEndpoints(transport: BackendTransport, dir: string): Promise<{ send: string; recv: string }> {
+  if (transport === "unix") {
+    return { send: `ipc://${socketPath(`${dir}/run`, "send")}`, recv: `ipc://${socketPath(`${dir}/run`, "recv")}` };
+  }
+  return { send: `tcp://127.0.0.1:${await findFreePort()}`, recv: `tcp://127.0.0.1:${await findFreePort()}` };
+}
+
+export async function startMongrel2(workDir: string, transport: BackendTransport = "tcp"): Promise<Peer> {
   const started: Started[] = [];
   return startOrCleanUp(started, async () => {
     const dir = `${workDir}/mongrel2`;
     for (const sub of ["run", "logs", "tmp"]) mkdirSync(`${dir}/${sub}`, { recursive: true });
-    const ports = {
-      http: await findFreePort(),
-      send: await findFreePort(),
-      recv: await findFreePort(),
-    };
+    const endpoints: Mongrel2Endpoints = { http: await findFreePort(), ...(await handlerEndpoints(transport, dir)) };
     const serverUuid = randomUUID();
-    writeFileSync(`${dir}/mongrel2.conf`, mongrel2Config(serverUuid, ports));
+    writeFileSync(`${dir}/mongrel2.conf`, mongrel2Config(serverUuid, endpoints));
     const ids = unprivilegedIds();
     if (ids.uid !== undefined && ids.gid !== undefined) chownTree(dir, ids.uid, ids.gid);
     // m2sh wants LOGNAME (it records who loaded the config).
@@ -113,15 +119,15 @@ export async function startMongrel2(workDir: string): Promise<Peer> {
         "bench/servers/mongrel2-handler.js",
         workDir,
         {
-          M2_SEND_SPEC: `tcp://127.0.0.1:${ports.send}`,
-          M2_RECV_SPEC: `tcp://127.0.0.1:${ports.recv}`,
+          M2_SEND_SPEC: endpoints.send,
+          M2_RECV_SPEC: endpoints.recv,
         },
       );
       handlers.push(handler);
       started.push(handler);
     }
     await Promise.all(handlers.map((handler) => waitForLine(handler, /^ready$/)));
-    const url = `http://127.0.0.1:${ports.http}${ECHO_PATH}`;
+    const url = `http://127.0.0.1:${endpoints.http}${ECHO_PATH}`;
     await waitUntilServing(url);
     return {
       id: "mongrel2",

@@ -9,14 +9,15 @@ import { ECHO_PATH } from "../payload.js";
 import type { Started } from "../processes.js";
 import { waitForLine } from "../processes.js";
 import { waitUntilServing } from "../verify.js";
+import type { BackendTransport } from "../transport.js";
 import { startEchoWorkers } from "./gateway.js";
 import type { Peer } from "./peer.js";
 import { processesOf, startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
 
-export async function startNaiveFloor(workDir: string): Promise<Peer> {
+export async function startNaiveFloor(workDir: string, transport: BackendTransport = "tcp"): Promise<Peer> {
   const started: Started[] = [];
   return startOrCleanUp(started, async () => {
-    const { workers, endpoints } = await startEchoWorkers(workDir, started);
+    const { workers, endpoints } = await startEchoWorkers(workDir, started, transport);
     const front = startNodeScript("naive-gateway", "bench/servers/naive-gateway.js", workDir, {
       WORKERS: endpoints.join(","),
       ZMQ_SCHED_BATCH: "1",

@@ -14,6 +14,8 @@ import { adoptPid, startProcess, waitForLine } from "../processes.js";
 import { ECHO_PATH } from "../payload.js";
 import { SERVER_CPU } from "../pinning.js";
 import { findFreePort } from "../ports.js";
+import type { BackendTransport } from "../transport.js";
+import { socketPath } from "../transport.js";
 import { waitUntilServing } from "../verify.js";
 import type { Peer } from "./peer.js";
 import { startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
@@ -21,7 +23,8 @@ import { startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
 const UPSTREAMS = 2;
 const WORKER_PROCESSES = 1;
 
-function nginxConfig(dir: string, port: number, upstreamPorts: readonly number[]): string {
+/** `upstreams`: nginx `server` addresses, `127.0.0.1:PORT` or `unix:/path`. */
+function nginxConfig(dir: string, port: number, upstreams: readonly string[]): string {
   const asRoot = process.getuid?.() === 0;
   return `
 ${asRoot ? "user nobody nogroup;" : ""}
@@ -37,7 +40,7 @@ http {
   proxy_temp_path ${dir}/tmp/proxy;
   keepalive_requests 1000000;
   upstream echo {
-${upstreamPorts.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
+${upstreams.map((address) => `    server ${address};`).join("\n")}
     keepalive 64;
     keepalive_requests 1000000;
   }
@@ -83,24 +86,29 @@ async function waitForWorkers(
   }
 }
 
-export async function startNginx(workDir: string): Promise<Peer> {
+export async function startNginx(workDir: string, transport: BackendTransport = "tcp"): Promise<Peer> {
   const started: Started[] = [];
   const releases: (() => unknown)[] = [];
   const releaseWorkers = () => releases.splice(0).forEach((release) => release());
   const peer = startOrCleanUp(started, async () => {
     const upstreams: Started[] = [];
     for (let i = 1; i <= UPSTREAMS; i++) {
-      const upstream = startNodeScript(`http-echo-${i}`, "bench/servers/http-echo.js", workDir);
+      const name = `http-echo-${i}`;
+      const env = transport === "unix" ? { SOCKET: socketPath(workDir, name) } : {};
+      const upstream = startNodeScript(name, "bench/servers/http-echo.js", workDir, env);
       upstreams.push(upstream);
       started.push(upstream);
     }
-    const upstreamPorts = await Promise.all(
-      upstreams.map(async (u) => Number((await waitForLine(u, /^listening \d+$/)).split(" ")[1])),
+    const upstreamAddresses = await Promise.all(
+      upstreams.map(async (u) => {
+        const where = (await waitForLine(u, /^listening (\d+|unix:\/.*)$/)).slice("listening ".length).trim();
+        return where.startsWith("unix:") ? where : `127.0.0.1:${where}`;
+      }),
     );
     const dir = `${workDir}/nginx`;
     mkdirSync(`${dir}/tmp`, { recursive: true });
     const port = await findFreePort();
-    writeFileSync(`${dir}/nginx.conf`, nginxConfig(dir, port, upstreamPorts));
+    writeFileSync(`${dir}/nginx.conf`, nginxConfig(dir, port, upstreamAddresses));
     const master = startProcess({
       name: "nginx",
       command: requireExecutable("nginx"),

@@ -3,6 +3,9 @@
  * gets the fixed 100-byte JSON, any other body is echoed.
  *
  *   node dist/bench/servers/http-echo.js      prints `listening PORT` (port 0: OS picks)
+ *   SOCKET=/path node dist/bench/servers/http-echo.js    prints `listening unix:/path`
+ *
+ * On a Unix socket it listens writable by all: nginx's workers run as nobody.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -19,7 +22,12 @@ const server = createServer((request, response) => {
   });
 });
 server.keepAliveTimeout = 60_000; // nginx keeps its upstream connections open
-server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
-  console.log(`listening ${(server.address() as AddressInfo).port}`);
-});
+const socket = process.env.SOCKET;
+if (socket) {
+  server.listen({ path: socket, readableAll: true, writableAll: true }, () => console.log(`listening unix:${socket}`));
+} else {
+  server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
+    console.log(`listening ${(server.address() as AddressInfo).port}`);
+  });
+}
 process.once("SIGTERM", () => server.close());
