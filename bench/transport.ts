@@ -6,6 +6,8 @@
  * for nginx. Every peer switches alike, so the ratios stay like for like; the HTTP leg
  * from wrk stays on TCP.
  */
+import type { Started } from "./processes.js";
+import { waitForLine } from "./processes.js";
 export const TRANSPORTS = ["tcp", "unix"] as const;
 export type BackendTransport = (typeof TRANSPORTS)[number];
 
@@ -34,3 +36,8 @@ export function zmqBindEndpoint(transport: BackendTransport, dir: string, name: 
 
 /** Matches a bench worker's `ready <endpoint>` line for either transport. */
 export const READY_ENDPOINT = /^ready (tcp|ipc):\/\//;
+
+/** The endpoint a bench worker bound, from its `ready <endpoint>` line. */
+export async function boundEndpoint(worker: Started): Promise<string> {
+  return (await waitForLine(worker, READY_ENDPOINT)).slice("ready ".length).trim();
+}

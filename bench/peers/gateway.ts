@@ -12,7 +12,7 @@ import { ECHO_PATH } from "../payload.js";
 import { distFile } from "../paths.js";
 import { LOAD_CPU, SERVER_CPU } from "../pinning.js";
 import type { BackendTransport } from "../transport.js";
-import { READY_ENDPOINT, zmqBindEndpoint } from "../transport.js";
+import { boundEndpoint, zmqBindEndpoint } from "../transport.js";
 import { waitUntilServing } from "../verify.js";
 import type { Peer } from "./peer.js";
 import { processesOf, startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
@@ -93,9 +93,7 @@ export async function startEchoWorkers(
     workers.push(worker);
     started.push(worker);
   }
-  const endpoints = await Promise.all(
-    workers.map(async (worker) => (await waitForLine(worker, READY_ENDPOINT)).slice("ready ".length).trim()),
-  );
+  const endpoints = await Promise.all(workers.map(boundEndpoint));
   return { workers, endpoints };
 }
 

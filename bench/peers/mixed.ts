@@ -20,6 +20,7 @@ import { distFile } from "../paths.js";
 import { SERVER_CPU } from "../pinning.js";
 import type { Started } from "../processes.js";
 import { startProcess, waitForLine } from "../processes.js";
+import { boundEndpoint } from "../transport.js";
 import { parseListening } from "./gateway.js";
 import type { Peer } from "./peer.js";
 import { processesOf, startNodeScript, startOrCleanUp, stopInOrder } from "./peer.js";
@@ -49,11 +50,7 @@ function startWorkers(workDir: string, started: Started[], connect?: string): St
 }
 
 async function boundEndpoints(workers: readonly Started[]): Promise<string[]> {
-  return Promise.all(
-    workers.map(async (w) =>
-      (await waitForLine(w, /^ready tcp:\/\//)).slice("ready ".length).trim(),
-    ),
-  );
+  return Promise.all(workers.map(boundEndpoint));
 }
 
 /** One fast request must come back as sent before the load starts. */
